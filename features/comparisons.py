@@ -1,0 +1,289 @@
+"""Comparisons: small declarative objects made of levels.
+
+A comparison has a null level (missing is not disagreement) and an ordered list of levels; a
+pair gets the first level whose predicate holds, the last level being 'else'. Levels carry a
+readable label, an optional term-frequency column, and a flag saying the level means "clearly a
+different given name" (the twin guard reads it).
+
+`compare()` evaluates every comparison vectorised over candidate pairs; `reference_gamma()` is
+the per-pair reference the tests hold the fast path to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from rapidfuzz import process
+
+from features.predicates import (
+    AllNull,
+    Always,
+    AnyNull,
+    DayMonthSwap,
+    Equal,
+    GenderVariant,
+    IsTrue,
+    ListOverlap,
+    Not,
+    Predicate,
+    Row,
+    Similar,
+    Subset,
+    YearOff,
+    both,
+    either,
+    similarity_column,
+    SIMILARITY_SCORERS,
+)
+
+NULL_LEVEL = -1
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    predicate: Predicate
+    tf_column: str | None = None
+    different_name: bool = False
+    """The level says the given names belong to different people (used by the twin guard)."""
+    same_family: bool = False
+    """The level says the surnames agree as a family's do (used by the twin guard)."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    kind: str
+    null: Predicate
+    levels: tuple[Level, ...]
+    identifier: bool = False
+    """Exact agreement identifies one person (a national id): it lifts the twin guard."""
+    extra_columns: tuple[str, ...] = field(default=())
+    primary: tuple[str, ...] = field(default=())
+    """The prepared columns this comparison is about; a blocking rule on them conditions it."""
+
+    @property
+    def gamma_column(self) -> str:
+        return f"gamma_{self.name}"
+
+    def columns(self) -> set[str]:
+        """Prepared columns this comparison reads (used to know what a blocking rule fixes)."""
+        cols = set(self.null.columns()) | set(self.extra_columns)
+        for level in self.levels:
+            cols |= level.predicate.columns()
+            if level.tf_column:
+                cols.add(level.tf_column)
+        return cols
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set().union(*(lvl.predicate.similarities() for lvl in self.levels))
+
+    def gamma_expr(self) -> pl.Expr:
+        chain = pl.when(self.null.expr()).then(pl.lit(NULL_LEVEL, dtype=pl.Int8))
+        for index, level in enumerate(self.levels[:-1]):
+            chain = chain.when(level.predicate.expr()).then(pl.lit(index, dtype=pl.Int8))
+        return chain.otherwise(pl.lit(len(self.levels) - 1, dtype=pl.Int8)).alias(self.gamma_column)
+
+    def reference_gamma(self, left: Row, right: Row) -> int:
+        """Slow per-pair evaluation (tests only)."""
+        if self.null.holds(left, right):
+            return NULL_LEVEL
+        for index, level in enumerate(self.levels):
+            if level.predicate.holds(left, right):
+                return index
+        return len(self.levels) - 1
+
+    def labels(self) -> list[str]:
+        return [level.label for level in self.levels]
+
+
+# --- the library -----------------------------------------------------------------------------
+
+
+def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)
+                          ) -> Comparison:
+    high, low = thresholds[0], thresholds[-1]
+    swapped = both(Equal("fn1", "ln1"), Equal("ln1", "fn1"))
+    return Comparison(name, "given_name", AnyNull(("fn",)), (
+        Level("exact", Equal("fn"), tf_column="fn"),
+        Level("nickname or equivalent form", ListOverlap("fn1_groups")),
+        Level("compound name part", Subset("fn_parts")),
+        Level("first and last name swapped", swapped),
+        Level("male/female form of one name", GenderVariant("fn1"), different_name=True),
+        Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high)),
+        Level(f"jaro-winkler >= {low}", Similar("fn", "jaro_winkler", low),
+              different_name=True),
+        Level("different", Always(), different_name=True),
+    ), primary=("fn",))
+
+
+def middle_name_comparison(name: str = "middle_name") -> Comparison:
+    one_is_initial = either(Equal("mn", "mn_initial"), Equal("mn_initial", "mn"))
+    return Comparison(name, "middle_name", AnyNull(("mn",)), (
+        Level("exact", Equal("mn"), tf_column="mn"),
+        Level("initial agrees", both(Equal("mn_initial"), one_is_initial)),
+        Level("jaro-winkler >= 0.9", Similar("mn", "jaro_winkler", 0.9)),
+        Level("different", Always()),
+    ), primary=("mn",))
+
+
+def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.92, 0.8)
+                       ) -> Comparison:
+    high, low = thresholds[0], thresholds[-1]
+    second_missing = either(AnyNull(("ln2",)))
+    return Comparison(name, "surname", AnyNull(("ln1",)), (
+        Level("both surnames exact", both(Equal("ln1"), Equal("ln2")), tf_column="ln1",
+              same_family=True),
+        Level("first surname exact, second missing on one side",
+              both(Equal("ln1"), second_missing), tf_column="ln1",
+              same_family=True),
+        Level("surnames swapped", both(Equal("ln1", "ln2"), Equal("ln2", "ln1")),
+              tf_column="ln1",
+              same_family=True),
+        Level("first surname exact, second differs", Equal("ln1"), tf_column="ln1",
+              same_family=True),
+        Level("one surname shared", either(Equal("ln1", "ln2"), Equal("ln2", "ln1"),
+                                           Equal("ln1_core"))),
+        Level("first and last name swapped", both(Equal("ln1", "fn1"), Equal("fn1", "ln1"))),
+        Level(f"jaro-winkler >= {high}", Similar("ln1", "jaro_winkler", high)),
+        Level("sounds alike", Equal("ln1_phon")),
+        Level(f"jaro-winkler >= {low}", Similar("ln1", "jaro_winkler", low)),
+        Level("different", Always()),
+    ), primary=("ln1", "ln2"))
+
+
+def birth_date_comparison(name: str = "birth_date") -> Comparison:
+    exact = Equal("dob")
+    return Comparison(name, "birth_date", AnyNull(("dob",)), (
+        Level("exact", both(exact, Not(IsTrue("dob_weak")))),
+        Level("exact placeholder date (01-01)", exact),
+        Level("day and month swapped", DayMonthSwap()),
+        Level("one digit off", Similar("dob", "hamming", 1)),
+        Level("year off by one", YearOff(1)),
+        Level("two edits off", Similar("dob", "damerau_levenshtein", 2)),
+        Level("different", Always()),
+    ), extra_columns=("dob_y", "dob_m", "dob_d", "dob_weak"), primary=("dob",))
+
+
+def exact_comparison(name: str, column: str, term_frequency: bool = False,
+                     identifier: bool = False) -> Comparison:
+    return Comparison(name, "exact", AnyNull((column,)), (
+        Level("exact", Equal(column), tf_column=column if term_frequency else None),
+        Level("different", Always()),
+    ), identifier=identifier, primary=(column,))
+
+
+def string_comparison(name: str, column: str, thresholds: Sequence[float] = (0.92, 0.8),
+                      term_frequency: bool = False, identifier: bool = False) -> Comparison:
+    levels = [Level("exact", Equal(column), tf_column=column if term_frequency else None)]
+    levels += [Level(f"jaro-winkler >= {t}", Similar(column, "jaro_winkler", t))
+               for t in thresholds]
+    levels.append(Level("different", Always()))
+    return Comparison(name, "string", AnyNull((column,)), tuple(levels), identifier=identifier,
+                      primary=(column,))
+
+
+def parents_comparison(name: str = "parents") -> Comparison:
+    cols = ("p1fn", "p1ln", "p2fn", "p2ln")
+    full = either(
+        both(Equal("p1fn"), Equal("p1ln")), both(Equal("p2fn"), Equal("p2ln")),
+        both(Equal("p1fn", "p2fn"), Equal("p1ln", "p2ln")),
+        both(Equal("p2fn", "p1fn"), Equal("p2ln", "p1ln")))
+    first = either(Equal("p1fn"), Equal("p2fn"), Equal("p1fn", "p2fn"), Equal("p2fn", "p1fn"))
+    return Comparison(name, "parents", AllNull(cols), (
+        Level("a parent's full name agrees", full),
+        Level("a parent's first name agrees", first),
+        Level("different", Always()),
+    ), primary=cols)
+
+
+def birth_place_comparison(name: str = "birth_place") -> Comparison:
+    cols = ("bcity", "bstate", "bcountry")
+    return Comparison(name, "birth_place", AllNull(cols), (
+        Level("city agrees", Equal("bcity")),
+        Level("state or country agrees", either(Equal("bstate"), Equal("bcountry"))),
+        Level("different", Always()),
+    ), primary=cols)
+
+
+def local_id_comparison(name: str = "local_id") -> Comparison:
+    """(state, local_student_id): evidence within one state only."""
+    other_state = Not(Equal("state"))
+    return Comparison(name, "local_id", either(AnyNull(("lsid",)), other_state), (
+        Level("same state id", Equal("lsid")),
+        Level("different id in the same state", Always()),
+    ), identifier=True, primary=("lsid",))
+
+
+def build_comparison(name: str, kind: str, column: str | None = None,
+                     term_frequency: bool = False, thresholds: Sequence[float] = (0.92, 0.8),
+                     identifier: bool = False) -> Comparison:
+    """A comparison from its declarative spec (the preset's `comparisons` entries)."""
+    if kind == "given_name":
+        return given_name_comparison(name, thresholds)
+    if kind == "middle_name":
+        return middle_name_comparison(name)
+    if kind == "surname":
+        return surname_comparison(name, thresholds)
+    if kind == "birth_date":
+        return birth_date_comparison(name)
+    if kind == "parents":
+        return parents_comparison(name)
+    if kind == "birth_place":
+        return birth_place_comparison(name)
+    if kind == "local_id":
+        return local_id_comparison(name)
+    if column is None:
+        raise ValueError(f"comparison {name!r} of kind {kind!r} needs a column")
+    if kind == "exact":
+        return exact_comparison(name, column, term_frequency, identifier)
+    if kind == "string":
+        return string_comparison(name, column, thresholds, term_frequency, identifier)
+    raise ValueError(f"unknown comparison kind {kind!r}")
+
+
+# --- vectorised evaluation -------------------------------------------------------------------
+
+
+def pair_frame(prepared: pl.DataFrame, pairs: pl.DataFrame, columns: set[str],
+               right: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Gather both sides' columns for each pair (`idx_l`, `idx_r` are row numbers)."""
+    right = prepared if right is None else right
+    cols = sorted(c for c in columns if c in prepared.columns)
+    left_side = prepared.select(cols)[pairs["idx_l"]]
+    right_side = right.select(cols)[pairs["idx_r"]]
+    return pl.concat([
+        pairs,
+        left_side.rename({c: f"{c}_l" for c in cols}),
+        right_side.rename({c: f"{c}_r" for c in cols}),
+    ], how="horizontal")
+
+
+def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.DataFrame:
+    """Similarity columns computed with rapidfuzz `process.cpdist` (nulls stay null)."""
+    new_columns = []
+    for column, metric in sorted(needed):
+        left = frame[f"{column}_l"]
+        right = frame[f"{column}_r"]
+        missing = (left.is_null() | right.is_null()).to_numpy()
+        scores = process.cpdist(left.fill_null("").to_list(), right.fill_null("").to_list(),
+                                scorer=SIMILARITY_SCORERS[metric], workers=-1)
+        scores = np.asarray(scores, dtype=np.float32)
+        series = pl.Series(similarity_column(column, metric), scores)
+        new_columns.append(pl.when(pl.Series(missing)).then(None).otherwise(series)
+                           .alias(similarity_column(column, metric)))
+    return frame.with_columns(new_columns) if new_columns else frame
+
+
+def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison],
+            right: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`gamma_<name>` level columns (Int8, -1 = null) for every pair, plus the tf values."""
+    columns = set().union(*(c.columns() for c in comparisons))
+    frame = pair_frame(prepared, pairs, columns, right)
+    frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)))
+    gammas = frame.select(
+        pl.col("idx_l"), pl.col("idx_r"), *[c.gamma_expr() for c in comparisons])
+    return gammas

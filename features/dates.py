@@ -1,0 +1,90 @@
+"""Birth-date normalisers: ISO `YYYY-MM-DD`, `YYYYMMDD`, `MM/DD/YYYY` (and `MMDDYYYY` by preset).
+
+The normalised form is an 8-character `YYYYMMDD` string so that digit-level comparisons (one
+digit off, day/month swap) work even on dates that are not valid calendar dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features.text import null_if_blank
+
+DATE_PATTERNS: dict[str, tuple[str, str, str, str]] = {
+    # name: (regex, year group, month group, day group)
+    "iso": (r"^(\d{4})-(\d{1,2})-(\d{1,2})$", "1", "2", "3"),
+    "yyyymmdd": (r"^(\d{4})(\d{2})(\d{2})$", "1", "2", "3"),
+    "mm/dd/yyyy": (r"^(\d{1,2})/(\d{1,2})/(\d{4})$", "3", "1", "2"),
+    "mmddyyyy": (r"^(\d{2})(\d{2})(\d{4})$", "3", "1", "2"),
+    "yyyy/mm/dd": (r"^(\d{4})/(\d{1,2})/(\d{1,2})$", "1", "2", "3"),
+}
+DEFAULT_DATE_FORMATS = ("iso", "yyyymmdd", "mm/dd/yyyy")
+
+
+def _pad(expr: pl.Expr, width: int) -> pl.Expr:
+    return expr.str.zfill(width)
+
+
+def date_digits(raw: pl.Expr, formats: tuple[str, ...] = DEFAULT_DATE_FORMATS) -> pl.Expr:
+    """'2014-03-11', '20140311' or '03/11/2014' -> '20140311'; other shapes -> null.
+
+    Formats are tried in order; the first reading that is a real calendar day wins, else the
+    first reading whose shape matched (so '19560431' keeps its digits for fuzzy comparison).
+    All-zero dates ('0000-00-00', '00000000') are unknown and come out null.
+    """
+    text = null_if_blank(raw)
+    readings = []
+    for name in formats:
+        pattern, y, m, d = DATE_PATTERNS[name]
+        digits = (_pad(text.str.extract(pattern, int(y)), 4)
+                  + _pad(text.str.extract(pattern, int(m)), 2)
+                  + _pad(text.str.extract(pattern, int(d)), 2))
+        readings.append(digits)
+    valid = [pl.when(is_calendar_date(r)).then(r) for r in readings]
+    out = pl.coalesce(*valid, *readings)
+    return pl.when(out.str.contains(r"^0+$")).then(None).otherwise(out)
+
+
+def is_all_zero(raw: pl.Expr) -> pl.Expr:
+    """The date field holds only zeros and separators (the 'unknown' convention)."""
+    return null_if_blank(raw).str.contains(r"^[0/\-]+$").fill_null(False)
+
+
+def is_calendar_date(digits: pl.Expr) -> pl.Expr:
+    """The YYYYMMDD digits name a real day."""
+    return digits.str.to_date("%Y%m%d", strict=False).is_not_null()
+
+
+def date_year(digits: pl.Expr) -> pl.Expr:
+    return digits.str.slice(0, 4).cast(pl.Int32, strict=False)
+
+
+def date_month(digits: pl.Expr) -> pl.Expr:
+    return digits.str.slice(4, 2).cast(pl.Int32, strict=False)
+
+
+def date_day(digits: pl.Expr) -> pl.Expr:
+    return digits.str.slice(6, 2).cast(pl.Int32, strict=False)
+
+
+def is_placeholder_date(digits: pl.Expr) -> pl.Expr:
+    """January 1st or 1900-01-01: dates systems fill in when the real one is unknown.
+
+    Agreement on such a date is weak evidence.
+    """
+    return (digits.str.slice(4, 4) == "0101") | (date_year(digits) <= 1900)
+
+
+def is_absurd_birth_date(digits: pl.Expr, today: dt.date | None = None) -> pl.Expr:
+    """Born before 1900 or in the future."""
+    today = today or dt.date.today()
+    as_date = digits.str.to_date("%Y%m%d", strict=False)
+    return (date_year(digits) < 1900) | (as_date > pl.lit(today))
+
+
+def month_day_key(digits: pl.Expr) -> pl.Expr:
+    """Month and day in sorted order, so a day/month swap gives the same key ('0311' ~ '1103')."""
+    m, d = digits.str.slice(4, 2), digits.str.slice(6, 2)
+    return pl.when(m <= d).then(m + d).otherwise(d + m)

@@ -1,0 +1,126 @@
+"""Name normalisers for Hispanic and English names.
+
+Given names: abbreviations ('Ma.' -> MARIA), fused compounds ('Juancarlos' -> JUAN CARLOS) and
+nickname groups (Lupe, Guadalupe -> GUADALUPE). Surnames: particles joined ('de la Cruz' ->
+DELACRUZ), two surnames in one field split into paternal and maternal. A Spanish-aware phonetic
+key for blocking. All functions take and return `pl.Expr` except the vocabulary helpers, which
+work once per distinct name, never per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from features.reference_data import given_name_groups, name_abbreviations
+from features.text import compact, null_if_blank
+
+PARTICLE_PHRASES = {"DE LOS ": "DELOS", "DE LAS ": "DELAS", "DE LA ": "DELA", "VAN DER ": "VANDER",
+                    "VAN DEN ": "VANDEN"}
+PARTICLES = ("DEL", "DE", "LA", "LAS", "LOS", "DA", "DOS", "DI", "VAN", "VON", "MC", "MAC", "SAN",
+             "SANTA")
+"""Surname particles glued to the following word: 'DE LA CRUZ' and 'DELACRUZ' become one form."""
+
+_CORE_PREFIX = r"^(DELOS|DELAS|DELA)([A-Z]{3,})$"
+
+
+def expand_abbreviations(folded: pl.Expr) -> pl.Expr:
+    """Expand abbreviated given-name words ('MA GUADALUPE' -> 'MARIA GUADALUPE')."""
+    table = name_abbreviations()
+    words = folded.str.split(" ").list.eval(pl.element().replace(table))
+    return words.list.join(" ")
+
+
+def join_particles(folded: pl.Expr) -> pl.Expr:
+    """Glue particles to the next word: 'GARCIA DE LA CRUZ' -> 'GARCIA DELACRUZ'; ' Y ' splits."""
+    out = (" " + folded + " ").str.replace_all(" Y ", " ")
+    out = out.str.replace_many([" " + k for k in PARTICLE_PHRASES],
+                               [" " + v for v in PARTICLE_PHRASES.values()])
+    pattern = r" (" + "|".join(PARTICLES) + r") (?P<next>[A-Z])"
+    out = out.str.replace_all(pattern, r" ${1}${next}")
+    return null_if_blank(out)
+
+
+def surname_core(joined: pl.Expr) -> pl.Expr:
+    """The surname without a leading DE LA / DE LOS particle ('DELACRUZ' -> 'CRUZ')."""
+    return joined.str.replace(_CORE_PREFIX, "${2}")
+
+
+def split_surnames(last_1: pl.Expr, last_2: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Paternal and maternal surname from two fields.
+
+    When the maternal field is empty and the paternal holds two words ('GARCIA LOPEZ',
+    'GARCIA-LOPEZ'), the second word moves to the maternal surname. Both results are compacted.
+    """
+    first_word = last_1.str.split(" ").list.first()
+    rest = last_1.str.split(" ").list.slice(1).list.join("")
+    two_in_one = last_2.is_null() & last_1.str.contains(" ")
+    paternal = pl.when(two_in_one).then(first_word).otherwise(compact(last_1))
+    maternal = pl.when(two_in_one).then(null_if_blank(rest)).otherwise(compact(last_2))
+    return paternal, maternal
+
+
+def spanish_phonetic(folded: pl.Expr) -> pl.Expr:
+    """A phonetic key that treats Spanish spellings alike.
+
+    b/v, s/z/c(e,i), y/ll, silent h, g(e,i)/j, initial x/j, qu/k, doubled letters; vowels after
+    the first letter are dropped. 'HERNANDEZ' and 'HERNANDES' -> 'ERNDS'; 'VAZQUEZ' and
+    'BASQUES' -> 'BSKS'; 'YESENIA' and 'LLESENIA' -> 'YSN'.
+    """
+    s = compact(folded)
+    rules = [
+        ("PH", "F"), ("CH", "1"), ("LL", "Y"), ("QU", "K"), ("GUE", "GE"), ("GUI", "GI"),
+        ("CE", "SE"), ("CI", "SI"), ("GE", "JE"), ("GI", "JI"), ("C", "K"), ("Z", "S"),
+        ("V", "B"), ("W", "U"), ("H", ""),
+    ]
+    for old, new in rules:
+        s = s.str.replace_all(old, new, literal=True)
+    s = s.str.replace(r"^X", "J").str.replace_all("X", "KS", literal=True)
+    s = s.str.replace_all(r"Y([^AEIOU]|$)", "I${1}")
+    doubles = [c * 2 for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    s = s.str.replace_many(doubles, [d[0] for d in doubles])
+    s = s.str.slice(0, 1) + s.str.slice(1).str.replace_all(r"[AEIOUY]", "")
+    s = s.str.replace_many(doubles, [d[0] for d in doubles]).str.replace_all("1", "C", literal=True)
+    return null_if_blank(s)
+
+
+def given_name_vocabulary() -> frozenset[str]:
+    """Every known given name and nickname (the equivalence data file)."""
+    groups = given_name_groups()
+    return frozenset(groups["name"].to_list()) | frozenset(groups["group"].to_list())
+
+
+def fused_name_splits(words: Iterable[str], vocabulary: frozenset[str]) -> dict[str, str]:
+    """Split fused compounds that are two known names ('JUANCARLOS' -> 'JUAN CARLOS').
+
+    Runs once per distinct word; a word that is itself a known name is never split.
+    """
+    splits: dict[str, str] = {}
+    for word in words:
+        if word in vocabulary or len(word) < 6:
+            continue
+        for cut in range(3, len(word) - 2):
+            head, tail = word[:cut], word[cut:]
+            if head in vocabulary and tail in vocabulary:
+                splits[word] = f"{head} {tail}"
+                break
+    return splits
+
+
+def nickname_group_table() -> dict[str, str]:
+    """name -> '|'-joined sorted groups, for a vectorised lookup."""
+    grouped = (given_name_groups().group_by("name")
+               .agg(pl.col("group").sort().str.join("|").alias("groups")))
+    return dict(zip(grouped["name"], grouped["groups"], strict=True))
+
+
+def name_groups(word: pl.Expr) -> pl.Expr:
+    """List of equivalence groups of one given-name word; an unknown name is its own group."""
+    table = nickname_group_table()
+    return word.replace_strict(table, default=word, return_dtype=pl.String).str.split("|")
+
+
+def name_representative(word: pl.Expr) -> pl.Expr:
+    """One canonical form per word for blocking keys (the first of its groups)."""
+    return name_groups(word).list.first()

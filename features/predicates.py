@@ -1,0 +1,360 @@
+"""Pair predicates: the building blocks of comparison levels.
+
+Every predicate has two implementations that must agree: `expr()` evaluates it vectorised over a
+pair frame (columns `<col>_l`, `<col>_r` and precomputed similarity columns), `holds(l, r)`
+evaluates one pair of plain dicts and exists only as the reference the tests check against.
+A predicate on a missing value is false: missing is never agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+from rapidfuzz.distance import DamerauLevenshtein, Hamming, JaroWinkler
+
+Row = Mapping[str, Any]
+
+SIMILARITY_SCORERS = {
+    "jaro_winkler": JaroWinkler.normalized_similarity,
+    "damerau_levenshtein": DamerauLevenshtein.distance,
+    "hamming": Hamming.distance,
+}
+"""Metric name -> rapidfuzz scorer (similarities are higher-is-closer, distances lower)."""
+
+
+def similarity_column(column: str, metric: str) -> str:
+    return f"sim__{metric}__{column}"
+
+
+def scalar_score(metric: str, left: str, right: str) -> float:
+    """The scalar form of a metric, rounded as `process.cpdist` returns it (float32)."""
+    return float(np.float32(SIMILARITY_SCORERS[metric](left, right)))
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and len(value) == 0)
+
+
+class Predicate(Protocol):
+    def expr(self) -> pl.Expr: ...
+    def holds(self, left: Row, right: Row) -> bool: ...
+    def similarities(self) -> set[tuple[str, str]]: ...
+    def columns(self) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class Always:
+    """The 'else' level."""
+
+    def expr(self) -> pl.Expr:
+        return pl.lit(True)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return True
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return set()
+
+
+@dataclass(frozen=True)
+class AnyNull:
+    """Any of the columns is missing on either side (the null level)."""
+
+    cols: tuple[str, ...]
+
+    def expr(self) -> pl.Expr:
+        parts = [pl.col(f"{c}_{s}").is_null() for c in self.cols for s in "lr"]
+        return pl.any_horizontal(parts)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return any(left[c] is None or right[c] is None for c in self.cols)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return set(self.cols)
+
+
+@dataclass(frozen=True)
+class AllNull:
+    """Every one of the columns is missing on one side or the other."""
+
+    cols: tuple[str, ...]
+
+    def expr(self) -> pl.Expr:
+        return (pl.all_horizontal([pl.col(f"{c}_l").is_null() for c in self.cols])
+                | pl.all_horizontal([pl.col(f"{c}_r").is_null() for c in self.cols]))
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return (all(left[c] is None for c in self.cols)
+                or all(right[c] is None for c in self.cols))
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return set(self.cols)
+
+
+@dataclass(frozen=True)
+class Equal:
+    """left[col] == right[other or col], both present. With `other`, a crossed comparison."""
+
+    col: str
+    other: str | None = None
+
+    def expr(self) -> pl.Expr:
+        return (pl.col(f"{self.col}_l") == pl.col(f"{self.other or self.col}_r")).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.other or self.col]
+        return a is not None and b is not None and a == b
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col, self.other or self.col}
+
+
+@dataclass(frozen=True)
+class Similar:
+    """rapidfuzz similarity >= threshold (or distance <= threshold for distance metrics)."""
+
+    col: str
+    metric: str
+    threshold: float
+
+    @property
+    def is_distance(self) -> bool:
+        return self.metric in ("damerau_levenshtein", "hamming")
+
+    def expr(self) -> pl.Expr:
+        sim = pl.col(similarity_column(self.col, self.metric))
+        test = sim <= self.threshold if self.is_distance else sim >= self.threshold
+        return test.fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.col]
+        if a is None or b is None:
+            return False
+        score = scalar_score(self.metric, a, b)
+        return score <= self.threshold if self.is_distance else score >= self.threshold
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return {(self.col, self.metric)}
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
+class ListOverlap:
+    """Two list columns share at least one element."""
+
+    col: str
+
+    def expr(self) -> pl.Expr:
+        shared = pl.col(f"{self.col}_l").list.set_intersection(pl.col(f"{self.col}_r"))
+        return (shared.list.len() > 0).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.col]
+        return not _missing(a) and not _missing(b) and bool(set(a) & set(b))
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
+class Subset:
+    """One side's list is contained in the other's (a compound name's part: MARIA ⊂ MARIA GUADALUPE)."""
+
+    col: str
+
+    def expr(self) -> pl.Expr:
+        left, right = pl.col(f"{self.col}_l"), pl.col(f"{self.col}_r")
+        both = (left.list.len() > 0) & (right.list.len() > 0)
+        inside = ((left.list.set_difference(right).list.len() == 0)
+                  | (right.list.set_difference(left).list.len() == 0))
+        return (both & inside).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.col]
+        if _missing(a) or _missing(b):
+            return False
+        return set(a) <= set(b) or set(b) <= set(a)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
+class GenderVariant:
+    """Names equal but for a final A/O/E (ANGEL/ANGELA, DANIEL/DANIELA, JUAN/JUANA): different people."""
+
+    col: str
+
+    @staticmethod
+    def _stem(value: str) -> str:
+        return value[:-1] if value and value[-1] in "AOE" else value
+
+    def expr(self) -> pl.Expr:
+        left, right = pl.col(f"{self.col}_l"), pl.col(f"{self.col}_r")
+        stem_l, stem_r = left.str.replace(r"[AOE]$", ""), right.str.replace(r"[AOE]$", "")
+        return ((left != right) & (stem_l == stem_r)).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.col]
+        return a is not None and b is not None and a != b and self._stem(a) == self._stem(b)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
+class DayMonthSwap:
+    """Same year, day and month exchanged (and not the same number)."""
+
+    def expr(self) -> pl.Expr:
+        c = pl.col
+        return ((c("dob_y_l") == c("dob_y_r")) & (c("dob_m_l") == c("dob_d_r"))
+                & (c("dob_d_l") == c("dob_m_r")) & (c("dob_m_l") != c("dob_d_l"))).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        keys = ("dob_y", "dob_m", "dob_d")
+        if any(left[k] is None or right[k] is None for k in keys):
+            return False
+        return bool(left["dob_y"] == right["dob_y"] and left["dob_m"] == right["dob_d"]
+                    and left["dob_d"] == right["dob_m"] and left["dob_m"] != left["dob_d"])
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {"dob_y", "dob_m", "dob_d"}
+
+
+@dataclass(frozen=True)
+class YearOff:
+    """Same month and day, year within `years`."""
+
+    years: int = 1
+
+    def expr(self) -> pl.Expr:
+        c = pl.col
+        return ((c("dob_m_l") == c("dob_m_r")) & (c("dob_d_l") == c("dob_d_r"))
+                & ((c("dob_y_l") - c("dob_y_r")).abs() <= self.years)).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        keys = ("dob_y", "dob_m", "dob_d")
+        if any(left[k] is None or right[k] is None for k in keys):
+            return False
+        return bool(left["dob_m"] == right["dob_m"] and left["dob_d"] == right["dob_d"]
+                    and abs(left["dob_y"] - right["dob_y"]) <= self.years)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {"dob_y", "dob_m", "dob_d"}
+
+
+@dataclass(frozen=True)
+class IsTrue:
+    """A boolean column is true on `side` ('l', 'r' or 'either')."""
+
+    col: str
+    side: str = "either"
+
+    def expr(self) -> pl.Expr:
+        left, right = pl.col(f"{self.col}_l"), pl.col(f"{self.col}_r")
+        value = {"l": left, "r": right}.get(self.side, left | right)
+        return value.fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        values = {"l": [left[self.col]], "r": [right[self.col]]}.get(
+            self.side, [left[self.col], right[self.col]])
+        return any(v is True for v in values)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple[Predicate, ...]
+
+    def expr(self) -> pl.Expr:
+        return pl.all_horizontal([p.expr() for p in self.parts])
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return all(p.holds(left, right) for p in self.parts)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set().union(*(p.similarities() for p in self.parts))
+
+    def columns(self) -> set[str]:
+        return set().union(*(p.columns() for p in self.parts))
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple[Predicate, ...]
+
+    def expr(self) -> pl.Expr:
+        return pl.any_horizontal([p.expr() for p in self.parts])
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return any(p.holds(left, right) for p in self.parts)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set().union(*(p.similarities() for p in self.parts))
+
+    def columns(self) -> set[str]:
+        return set().union(*(p.columns() for p in self.parts))
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Predicate
+
+    def expr(self) -> pl.Expr:
+        return ~self.part.expr()
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return not self.part.holds(left, right)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return self.part.similarities()
+
+    def columns(self) -> set[str]:
+        return self.part.columns()
+
+
+def both(*parts: Predicate) -> And:
+    return And(tuple(parts))
+
+
+def either(*parts: Predicate) -> Or:
+    return Or(tuple(parts))

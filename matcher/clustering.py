@@ -1,0 +1,265 @@
+"""Clustering scored pairs into identities, with judgements and guards.
+
+Pairs at or above the upper threshold link; pairs in the band below it become near matches.
+Two guards keep two different children apart:
+- the twin guard: a pair flagged as a possible multiple birth never links automatically;
+- coherence: where a linked component contains a cannot-link (judged non-match or twin flag)
+  or a pair that scored below the lower threshold, the component is rebuilt greedily from its
+  strongest links, merging two groups only if no cannot-link separates them and the scored
+  pairs between them are, on average, a match. Only such components pay for this check.
+Judged matches (must-links) are applied first and are never undone by automation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from matcher.settings import Thresholds
+
+REASON_BAND = "score between thresholds"
+REASON_TWIN = "possible multiple birth"
+REASON_INCOHERENT = "would join incoherent identities"
+
+
+@dataclass(frozen=True)
+class IndexedPairs:
+    """Scored pairs over row numbers 0..n-1."""
+
+    left: np.ndarray
+    right: np.ndarray
+    probability: np.ndarray
+    twin_flag: np.ndarray
+
+
+@dataclass
+class ClusterOutcome:
+    labels: np.ndarray
+    linked: np.ndarray
+    """Per pair: both ends ended in one cluster."""
+    refused: np.ndarray
+    """Per pair: at or above the upper threshold but not linked (guard or coherence)."""
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    assignments: pl.DataFrame
+    """record_id, cluster_id (0..k-1, dense)."""
+    near_matches: pl.DataFrame
+    stats: dict[str, int]
+
+
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+class _Groups:
+    """Union-find over a component's records that also tracks the scored pairs between groups."""
+
+    def __init__(self, members: np.ndarray) -> None:
+        self.parent = {int(m): int(m) for m in members}
+        self.cross: dict[int, dict[int, list[float]]] = defaultdict(dict)
+        self.forbidden: dict[int, set[int]] = defaultdict(set)
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def add_score(self, a: int, b: int, probability: float) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        for x, y in ((ra, rb), (rb, ra)):
+            entry = self.cross[x].setdefault(y, [0.0, 0.0])
+            entry[0] += probability
+            entry[1] += 1
+
+    def forbid(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        self.forbidden[ra].add(rb)
+        self.forbidden[rb].add(ra)
+
+    def coherent(self, ra: int, rb: int) -> bool:
+        if rb in self.forbidden[ra]:
+            return False
+        total, count = self.cross[ra].get(rb, (0.0, 0.0))
+        return count == 0 or total / count >= 0.5
+
+    def union(self, ra: int, rb: int) -> None:
+        if len(self.cross[ra]) < len(self.cross[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        for other, (total, count) in self.cross.pop(rb, {}).items():
+            if other == ra:
+                continue
+            entry = self.cross[ra].setdefault(other, [0.0, 0.0])
+            entry[0] += total
+            entry[1] += count
+            back = self.cross[other]
+            moved = back.pop(rb)
+            into = back.setdefault(ra, [0.0, 0.0])
+            into[0] += moved[0]
+            into[1] += moved[1]
+        self.cross[ra].pop(rb, None)
+        for other in self.forbidden.pop(rb, set()):
+            self.forbidden[other].discard(rb)
+            if other != ra:
+                self.forbidden[other].add(ra)
+                self.forbidden[ra].add(other)
+
+
+def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
+                    must: tuple[np.ndarray, np.ndarray] | None = None,
+                    cannot: tuple[np.ndarray, np.ndarray] | None = None) -> ClusterOutcome:
+    """Cluster rows 0..n-1 from scored pairs and judgements (row-number form)."""
+    empty = np.zeros(0, dtype=np.int64)
+    must_l, must_r = must if must is not None else (empty, empty)
+    cannot_l, cannot_r = cannot if cannot is not None else (empty, empty)
+    strong = pairs.probability >= thresholds.upper
+    edge = strong & ~pairs.twin_flag
+    if len(cannot_l):
+        banned = set(zip(np.minimum(cannot_l, cannot_r).tolist(),
+                         np.maximum(cannot_l, cannot_r).tolist(), strict=True))
+        lo, hi = np.minimum(pairs.left, pairs.right), np.maximum(pairs.left, pairs.right)
+        judged_apart = np.fromiter(((a, b) in banned for a, b in zip(lo, hi, strict=True)),
+                                   dtype=bool, count=len(lo))
+        edge &= ~judged_apart
+    labels = _components(n, np.concatenate([pairs.left[edge], must_l]),
+                         np.concatenate([pairs.right[edge], must_r]))
+    same = labels[pairs.left] == labels[pairs.right]
+    conflict_pair = same & ((pairs.twin_flag & (pairs.probability >= 0))
+                            | (pairs.probability < thresholds.lower))
+    conflicted = set(labels[pairs.left[conflict_pair]].tolist())
+    if len(cannot_l):
+        judged_same = labels[cannot_l] == labels[cannot_r]
+        conflicted |= set(labels[cannot_l[judged_same]].tolist())
+    stats = {"components": int(labels.max() + 1) if n else 0,
+             "incoherent_components": len(conflicted)}
+    if conflicted:
+        labels = _repair(labels, conflicted, pairs, edge, must_l, must_r, cannot_l, cannot_r)
+    linked = labels[pairs.left] == labels[pairs.right]
+    refused = strong & ~linked
+    _, dense = np.unique(labels, return_inverse=True)
+    stats["clusters"] = int(dense.max() + 1) if n else 0
+    return ClusterOutcome(dense.astype(np.int64), linked, refused, stats)
+
+
+def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge: np.ndarray,
+            must_l: np.ndarray, must_r: np.ndarray, cannot_l: np.ndarray,
+            cannot_r: np.ndarray) -> np.ndarray:
+    """Rebuild conflicted components greedily from their strongest links."""
+    labels = labels.copy()
+    bad = np.zeros(labels.max() + 1, dtype=bool)
+    bad[list(conflicted)] = True
+    inside = bad[labels[pairs.left]] & (labels[pairs.left] == labels[pairs.right])
+    next_label = int(labels.max()) + 1
+    members_of = defaultdict(list)
+    for row in np.flatnonzero(bad[labels]).tolist():
+        members_of[int(labels[row])].append(row)
+    groups = {c: _Groups(np.asarray(m)) for c, m in members_of.items()}
+    index = np.flatnonzero(inside)
+    for k in index.tolist():
+        g = groups[int(labels[pairs.left[k]])]
+        a, b = int(pairs.left[k]), int(pairs.right[k])
+        if pairs.twin_flag[k]:
+            g.forbid(a, b)
+    for a, b in zip(cannot_l.tolist(), cannot_r.tolist(), strict=True):
+        if labels[a] == labels[b] and int(labels[a]) in groups:
+            groups[int(labels[a])].forbid(a, b)
+    for k in index.tolist():
+        g = groups[int(labels[pairs.left[k]])]
+        g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]))
+    for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
+        if int(labels[a]) in groups:
+            g = groups[int(labels[a])]
+            ra, rb = g.find(a), g.find(b)
+            if ra != rb and rb not in g.forbidden[ra]:
+                g.union(ra, rb)
+    order = index[edge[index]]
+    order = order[np.argsort(-pairs.probability[order], kind="stable")]
+    for k in order.tolist():
+        g = groups[int(labels[pairs.left[k]])]
+        ra, rb = g.find(int(pairs.left[k])), g.find(int(pairs.right[k]))
+        if ra != rb and g.coherent(ra, rb):
+            g.union(ra, rb)
+    for g in groups.values():
+        roots: dict[int, int] = {}
+        for row in g.parent:
+            root = g.find(row)
+            if root not in roots:
+                roots[root] = next_label
+                next_label += 1
+            labels[row] = roots[root]
+    return labels
+
+
+def near_match_mask(pairs: IndexedPairs, outcome: ClusterOutcome, labels: np.ndarray,
+                    thresholds: Thresholds) -> np.ndarray:
+    """Pairs for review: in the band or refused, ends in different clusters, best pair per
+    cluster pair only (one queue item per decision a reviewer has to make)."""
+    candidate = (~outcome.linked) & (pairs.probability >= thresholds.lower)
+    index = np.flatnonzero(candidate)
+    if not len(index):
+        return candidate
+    a = labels[pairs.left[index]]
+    b = labels[pairs.right[index]]
+    key = np.minimum(a, b) * (labels.max() + 1) + np.maximum(a, b)
+    order = np.lexsort((-pairs.probability[index], key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    keep = np.zeros(len(pairs.left), dtype=bool)
+    keep[index[order[first]]] = True
+    return keep
+
+
+def near_match_reasons(pairs: IndexedPairs, outcome: ClusterOutcome, thresholds: Thresholds
+                       ) -> np.ndarray:
+    return np.where(pairs.twin_flag, REASON_TWIN,
+                    np.where(outcome.refused, REASON_INCOHERENT, REASON_BAND))
+
+
+def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
+            must_link: pl.DataFrame | None = None, cannot_link: pl.DataFrame | None = None
+            ) -> ClusterResult:
+    """Cluster records given by id. `pairs`: record_id_l, record_id_r, match_probability,
+    match_weight, possible_multiple_birth (+ any mw_* columns, carried to near matches).
+    Pairs naming records not in `record_ids` are ignored."""
+    ids = pl.DataFrame({"record_id": record_ids.cast(pl.String)}).with_row_index("i")
+
+    def indexed(frame: pl.DataFrame) -> pl.DataFrame:
+        return (frame.join(ids.rename({"record_id": "record_id_l", "i": "i_l"}), on="record_id_l")
+                .join(ids.rename({"record_id": "record_id_r", "i": "i_r"}), on="record_id_r"))
+
+    scored = indexed(pairs)
+    flag = (scored["possible_multiple_birth"].fill_null(False).to_numpy()
+            if "possible_multiple_birth" in scored.columns else np.zeros(len(scored), bool))
+    indexed_pairs = IndexedPairs(scored["i_l"].to_numpy().astype(np.int64),
+                                 scored["i_r"].to_numpy().astype(np.int64),
+                                 scored["match_probability"].to_numpy(), flag)
+
+    def judged(frame: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
+        if frame is None or not len(frame):
+            return None
+        both = indexed(frame.select("record_id_l", "record_id_r"))
+        return (both["i_l"].to_numpy().astype(np.int64), both["i_r"].to_numpy().astype(np.int64))
+
+    outcome = cluster_indexed(len(ids), indexed_pairs, thresholds, judged(must_link),
+                              judged(cannot_link))
+    keep = near_match_mask(indexed_pairs, outcome, outcome.labels, thresholds)
+    reasons = near_match_reasons(indexed_pairs, outcome, thresholds)
+    near = scored.filter(pl.Series(keep)).drop("i_l", "i_r").with_columns(
+        pl.Series("reason", reasons[keep]))
+    assignments = pl.DataFrame({"record_id": ids["record_id"], "cluster_id": outcome.labels})
+    return ClusterResult(assignments, near, outcome.stats)

@@ -1,0 +1,189 @@
+"""Read input files into canonical records, rejecting bad rows with reasons.
+
+Whole-file problems (unreadable, a required column missing) raise `InputFileError`. Row
+problems never stop the run: the row goes to the errors frame with record_id, field and reason,
+and every other row goes on. Rows in = accepted records + rejected rows, always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from features.dates import date_digits, is_absurd_birth_date, is_all_zero, is_calendar_date
+from matcher.errors import InputFileError
+from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS, MAX_LENGTHS
+from matcher.settings import Join, Settings
+
+REPLACEMENT_CHAR = "\ufffd"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    records: pl.DataFrame
+    """Canonical string columns plus preset extra fields, `source` (input index) and `row`."""
+    errors: pl.DataFrame
+    """One line per problem: record_id, source (file), row (1-based), field, reason."""
+    rows_in: int
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.errors.select(pl.struct("source", "row").n_unique()).item() if len(
+            self.errors) else 0
+
+
+def empty_errors() -> pl.DataFrame:
+    return pl.DataFrame(schema={"record_id": pl.String, "source": pl.String, "row": pl.Int64,
+                                "field": pl.String, "reason": pl.String})
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Any supported file as an all-string frame; header and cell whitespace stripped."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt", ".tsv"):
+            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy",
+                                separator="\t" if suffix == ".tsv" else ",",
+                                truncate_ragged_lines=False)
+        elif suffix in (".parquet", ".pq"):
+            frame = pl.read_parquet(path)
+        elif suffix == ".json":
+            frame = pl.read_json(path)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame = pl.read_ndjson(path)
+        else:
+            raise InputFileError(f"{path}: unsupported file type {suffix!r}; "
+                                 "expected .csv, .parquet, .json or .jsonl")
+    except InputFileError:
+        raise
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except Exception as exc:  # polars raises many kinds; all mean the file is unusable
+        raise InputFileError(f"{path}: cannot read as {suffix.lstrip('.')}: {exc}") from None
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    return frame.select(pl.col(c).cast(pl.String).str.strip_chars().alias(c)
+                        for c in frame.columns)
+
+
+def _source_expr(source: str | tuple[str, ...] | Join, columns: list[str]) -> pl.Expr | None:
+    if isinstance(source, Join):
+        present = [c for c in source.join if c in columns]
+        if not present:
+            return None
+        return pl.concat_str([pl.col(c) for c in present], separator=" ", ignore_nulls=True)
+    options = (source,) if isinstance(source, str) else source
+    for option in options:
+        if option in columns:
+            return pl.col(option)
+    return None
+
+
+def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataFrame:
+    """Rename a file's columns to the preset's fields; a missing required column is fatal."""
+    mapping: dict[str, str | tuple[str, ...] | Join] = dict(settings.columns) or {
+        c: c for c in CANONICAL_COLUMNS}
+    exprs, missing = [], []
+    for field, source in mapping.items():
+        expr = _source_expr(source, frame.columns)
+        if expr is None:
+            if field in settings.required and field != "record_id":
+                missing.append(f"'{field}' (from {source!r})" if source != field else f"'{field}'")
+            continue
+        exprs.append(expr.alias(field))
+    if missing:
+        raise InputFileError(f"{label}: missing required column(s) {', '.join(missing)} "
+                             f"for preset '{settings.name}'; the file has {frame.columns}")
+    return frame.select(exprs)
+
+
+def _empty_to_null(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c) for c in frame.columns)
+
+
+def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
+    """(row, field, reason) frames for every failed check."""
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = []
+    for field in frame.columns:
+        if field in ("row", "record_id_generated"):
+            continue
+        checks.append((field, pl.col(field).str.contains(REPLACEMENT_CHAR, literal=True),
+                       pl.lit(f"'{field}' has bytes that are not valid UTF-8")))
+    for field in settings.required:
+        if field in frame.columns:
+            checks.append((field, pl.col(field).is_null(),
+                           pl.lit(f"'{field}' is required; got nothing")))
+    for field, limit in MAX_LENGTHS.items():
+        if field in frame.columns:
+            checks.append((field, pl.col(field).str.len_chars() > limit,
+                           pl.format("'{}' must be at most {} characters; got {} characters",
+                                     pl.lit(field), pl.lit(limit),
+                                     pl.col(field).str.len_chars())))
+    if "state" in frame.columns and "state" in settings.required:
+        checks.append(("state", ~pl.col("state").str.contains(r"^[A-Za-z]{2}$"),
+                       pl.format("'state' must be a two-letter USPS code; got '{}'",
+                                 pl.col("state"))))
+    if "birth_date" in frame.columns:
+        raw = pl.col("birth_date")
+        digits = date_digits(raw, settings.date_formats)
+        unreadable = raw.is_not_null() & ~is_all_zero(raw) & ~is_calendar_date(digits)
+        if settings.invalid_date == "reject":
+            shapes = ", ".join(settings.date_formats)
+            checks.append(("birth_date", unreadable,
+                           pl.format("'birth_date' must be a date ({}); got '{}'",
+                                     pl.lit(shapes), raw)))
+        if settings.reject_absurd:
+            checks.append(("birth_date", ~unreadable & is_absurd_birth_date(digits),
+                           pl.format("'birth_date' must be after 1900 and not in the future; "
+                                     "got '{}'", raw)))
+    out = []
+    for field, failed, reason in checks:
+        hits = frame.filter(failed.fill_null(False)).select(
+            pl.col("record_id"), pl.col("row"), pl.lit(field).alias("field"),
+            reason.alias("reason"))
+        if len(hits):
+            out.append(hits)
+    return out
+
+
+def validate(frame: pl.DataFrame, settings: Settings, source: int = 0,
+             source_label: str = "<input>") -> IngestResult:
+    """Check rows already in canonical field names; split them into records and errors."""
+    frame = _empty_to_null(frame.select(pl.col(c).cast(pl.String) for c in frame.columns))
+    frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"))
+    problems = _problems(frame, settings)
+    errors = (pl.concat(problems) if problems else empty_errors().drop("source")).with_columns(
+        pl.lit(source_label).alias("source"))
+    bad_rows = errors["row"].unique()
+    records = frame.filter(~pl.col("row").is_in(bad_rows.implode())).with_columns(
+        pl.lit(source, dtype=pl.Int32).alias("source"))
+    errors = errors.select(ERROR_COLUMNS).with_columns(pl.col("row").cast(pl.Int64))
+    return IngestResult(records, errors, len(frame))
+
+
+def read_inputs(paths: list[Path], settings: Settings) -> IngestResult:
+    """Read, map and validate every input; record_ids must be unique across all inputs."""
+    results = []
+    for index, path in enumerate(paths):
+        frame = map_columns(read_table(path), settings, str(path))
+        if "record_id" not in frame.columns:
+            frame = frame.with_columns(
+                pl.format("{}:{}", pl.lit(path.stem), pl.int_range(1, pl.len() + 1))
+                .alias("record_id"))
+        results.append(validate(frame, settings, index, str(path)))
+    records = pl.concat([r.records for r in results], how="diagonal_relaxed")
+    errors = pl.concat([r.errors for r in results], how="diagonal_relaxed")
+    duplicate = records.select(pl.col("record_id").is_duplicated()
+                               & (pl.int_range(pl.len()).over("record_id") > 0)).to_series()
+    if duplicate.any():
+        dups = records.filter(duplicate)
+        errors = pl.concat([errors, dups.select(
+            pl.col("record_id"),
+            pl.col("source").map_elements(lambda i: str(paths[i]), return_dtype=pl.String),
+            pl.col("row"), pl.lit("record_id").alias("field"),
+            pl.format("'record_id' must be unique; got '{}' again", pl.col("record_id"))
+            .alias("reason"))])
+        records = records.filter(~duplicate)
+    return IngestResult(records, errors, sum(r.rows_in for r in results))

@@ -1,0 +1,252 @@
+"""The thin facade that strings the stages together: prepare, block, compare, score, cluster.
+
+The CLI, the store, the API and the benchmarks all go through `Linker`; the work itself is in
+the stage functions, which the tests call directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from features.comparisons import Comparison, build_comparison, compare
+from features.prepare import prepare
+from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs
+from matcher.clustering import (
+    ClusterOutcome,
+    IndexedPairs,
+    cluster_indexed,
+    near_match_mask,
+    near_match_reasons,
+)
+from matcher.errors import ModelError
+from matcher.schema import CANONICAL_COLUMNS
+from matcher.settings import Settings
+from models.base import MatchModel
+from models.fellegi_sunter import EMSession, FellegiSunterModel
+
+Progress = Callable[[str], None]
+
+CORE_PREPARED_COLUMNS = {"sex", "mbf", "state", "bcity", "bstate", "bcountry", "fn", "ln1",
+                         "ln2", "mn", "dob", "lsid"}
+
+
+@dataclass
+class LinkResult:
+    identities: pl.DataFrame
+    """record_id, identity_id."""
+    near_matches: pl.DataFrame
+    pairs: pl.DataFrame
+    """Every scored candidate pair: record ids, probability, weight, contributions, flags."""
+    blocking: BlockingReport
+    seconds: dict[str, float] = field(default_factory=dict)
+    cluster_stats: dict[str, int] = field(default_factory=dict)
+
+
+def resolve_column(column: str, extra_fields: list[str]) -> str:
+    """A preset names a field; extra evidence fields live in prepared columns `x_<field>`."""
+    return f"x_{column}" if column in extra_fields else column
+
+
+class Linker:
+    def __init__(self, settings: Settings, model: MatchModel | None = None) -> None:
+        self.settings = settings
+        self.extra_fields = [f for f in settings.columns if f not in CANONICAL_COLUMNS]
+        self.comparisons: list[Comparison] = [
+            build_comparison(spec.name, spec.kind,
+                             resolve_column(spec.column, self.extra_fields) if spec.column
+                             else None, spec.term_frequency, spec.thresholds, spec.identifier)
+            for spec in settings.comparisons]
+        self.rules = [BlockingRule(r.name, tuple(resolve_column(k, self.extra_fields)
+                                                 for k in r.keys))
+                      for r in settings.blocking_rules]
+        self.model = model
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    # --- stages -----------------------------------------------------------------------------
+
+    def tf_columns(self) -> list[str]:
+        return sorted({lvl.tf_column for c in self.comparisons for lvl in c.levels
+                       if lvl.tf_column})
+
+    def prepare(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Normalised features plus each record's term frequencies (`tf_<column>`)."""
+        prepared = prepare(records, self.extra_fields, self.settings.date_formats)
+        return add_term_frequencies(prepared, self.tf_columns())
+
+    def compare(self, left: pl.DataFrame, pairs: pl.DataFrame,
+                right: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Comparison levels, term frequencies and the twin flag for each pair."""
+        gammas = compare(left, pairs, self.comparisons, right)
+        right = left if right is None else right
+        extras = [
+            pl.max_horizontal(left[f"tf_{c}"].gather(pairs["idx_l"]),
+                              right[f"tf_{c}"].gather(pairs["idx_r"])).alias(f"tf_{c}")
+            for c in self.tf_columns()]
+        flag = twin_flag(self.comparisons, gammas,
+                         left["mbf"].gather(pairs["idx_l"]), right["mbf"].gather(pairs["idx_r"]))
+        if not self.settings.multiple_birth_guard:
+            flag = pl.Series(flag.name, [False] * len(flag), dtype=pl.Boolean)
+        return gammas.with_columns(*extras, flag.alias("possible_multiple_birth"))
+
+    def fit(self, prepared: pl.DataFrame, pairs: pl.DataFrame, gammas: pl.DataFrame,
+            total_pairs: int, link_only: bool = False) -> FellegiSunterModel:
+        """Train the unsupervised model: u from random pairs, m by EM per blocking rule."""
+        model = FellegiSunterModel(self.comparisons, max_iter=self.settings.em_iterations)
+        random_pairs = sample_random_pairs(prepared["source"], self.settings.u_sample_pairs,
+                                           link_only, self.settings.seed)
+        random_gammas = compare(prepared, random_pairs, self.comparisons)
+        model.fit_u(gamma_array(random_gammas, self.comparisons))
+        matrix = gamma_array(gammas, self.comparisons)
+        rule_of_pair = pairs["rule"].to_numpy()
+        sessions = []
+        for index, rule in enumerate(self.rules):
+            fixed = rule.conditions_on()
+            held_out = frozenset(i for i, c in enumerate(self.comparisons)
+                                 if set(c.primary) & fixed)
+            sessions.append(EMSession(rule.name, matrix[rule_of_pair == index], held_out))
+        model.fit_m(sessions)
+        model.fit_prior(matrix, total_pairs)
+        return model
+
+    def score(self, gammas: pl.DataFrame) -> pl.DataFrame:
+        if self.model is None:
+            raise ModelError("no model: pass one to Linker or let link() train it")
+        tf = gammas.select([f"tf_{c}" for c in self.tf_columns()])
+        return self.model.predict(gammas, tf)
+
+    # --- the whole batch job ----------------------------------------------------------------
+
+    def link(self, records: pl.DataFrame, *, link_only: bool = False,
+             entity: pl.Series | None = None, progress: Progress | None = None) -> LinkResult:
+        """Link canonical records (with `source` = input index) into identities."""
+        say = progress or (lambda _stage: None)
+        say("normalising")
+        with self._timed("normalise"):
+            prepared = self.prepare(records)
+        say("blocking")
+        with self._timed("block"):
+            pairs, report = candidate_pairs(
+                prepared, self.rules, link_only=link_only,
+                max_block_size=self.settings.max_block_size, entity=entity)
+        say(f"comparing {len(pairs):,} candidate pairs")
+        with self._timed("compare"):
+            gammas = self.compare(prepared, pairs)
+        if self.model is None:
+            say("training the model (u from random pairs, m by EM)")
+            with self._timed("train"):
+                self.model = self.fit(prepared, pairs, gammas, report.total_pairs, link_only)
+        say("scoring")
+        with self._timed("score"):
+            scores = self.score(gammas)
+        say("clustering")
+        with self._timed("cluster"):
+            indexed = IndexedPairs(pairs["idx_l"].to_numpy().astype(np.int64),
+                                   pairs["idx_r"].to_numpy().astype(np.int64),
+                                   scores["match_probability"].to_numpy(),
+                                   gammas["possible_multiple_birth"].to_numpy())
+            outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds)
+            ids = prepared["record_id"]
+            scored = pl.concat([
+                pl.DataFrame({"record_id_l": ids.gather(pairs["idx_l"]),
+                              "record_id_r": ids.gather(pairs["idx_r"])}),
+                scores, gammas.select(pl.col("^gamma_.*$"), "possible_multiple_birth"),
+                pairs.select(pl.col("rule"))], how="horizontal")
+            near = self._near_matches(scored, indexed, outcome)
+            identities = identity_table(ids, outcome.labels)
+        return LinkResult(identities, near, scored, report, dict(self.seconds), outcome.stats)
+
+    def _near_matches(self, scored: pl.DataFrame, pairs: IndexedPairs,
+                      outcome: ClusterOutcome) -> pl.DataFrame:
+        keep = near_match_mask(pairs, outcome, outcome.labels, self.settings.thresholds)
+        reasons = near_match_reasons(pairs, outcome, self.settings.thresholds)
+        return (scored.filter(pl.Series(keep))
+                .with_columns(pl.Series("reason", reasons[keep]))
+                .sort("match_probability", descending=True))
+
+
+# --- helpers shared with the online matcher ---------------------------------------------------
+
+
+def add_term_frequencies(prepared: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`tf_<col>`: the share of records (with a value) that carry this record's value."""
+    return prepared.with_columns(
+        (pl.len().over(c) / pl.col(c).count()).cast(pl.Float64)
+        .fill_null(float("nan")).alias(f"tf_{c}")
+        for c in columns)
+
+
+def gamma_array(gammas: pl.DataFrame, comparisons: list[Comparison]) -> np.ndarray:
+    if not len(gammas):
+        return np.zeros((0, len(comparisons)), dtype=np.int8)
+    return gammas.select([c.gamma_column for c in comparisons]).to_numpy().astype(np.int8)
+
+
+def sample_random_pairs(sources: pl.Series, count: int, link_only: bool, seed: int
+                        ) -> pl.DataFrame:
+    """Uniform random record pairs (cross-input pairs when link_only) for estimating u."""
+    rng = np.random.default_rng(seed)
+    n = len(sources)
+    source = sources.to_numpy()
+    left_parts, right_parts, have, tries = [], [], 0, 0
+    while have < count and tries < 20 and n > 1:
+        tries += 1
+        left = rng.integers(0, n, size=count)
+        right = rng.integers(0, n, size=count)
+        ok = left != right
+        if link_only:
+            ok &= source[left] != source[right]
+        left_parts.append(left[ok])
+        right_parts.append(right[ok])
+        have += int(ok.sum())
+    left = np.concatenate(left_parts)[:count] if left_parts else np.zeros(0, np.int64)
+    right = np.concatenate(right_parts)[:count] if right_parts else np.zeros(0, np.int64)
+    return pl.DataFrame({"idx_l": left.astype(np.uint32), "idx_r": right.astype(np.uint32)})
+
+
+def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Series,
+              mbf_r: pl.Series) -> pl.Series:
+    """Same birth date and family, clearly different given names: possibly twins or triplets.
+
+    Agreement on an identifier comparison (a national id, the state's student id), exact or on
+    a fuzzy level, lifts the flag: that is evidence about the person, not the family.
+    """
+    by_kind = {c.kind: c for c in comparisons}
+    needed = ("given_name", "birth_date", "surname")
+    if not all(k in by_kind for k in needed):
+        return pl.Series("possible_multiple_birth", [False] * len(gammas), dtype=pl.Boolean)
+    given, dob, surname = (by_kind[k] for k in needed)
+    different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
+    family = [i for i, lvl in enumerate(surname.levels) if lvl.same_family]
+    not_same_name = [i for i, lvl in enumerate(given.levels) if i > 1]
+    same_birth = pl.col(dob.gamma_column) == 0
+    same_family = pl.col(surname.gamma_column).is_in(family)
+    flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
+    identifier_agrees = pl.any_horizontal(
+        [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
+         for c in comparisons if c.identifier] or [pl.lit(False)])
+    expr = (same_birth & same_family & ~identifier_agrees
+            & (pl.col(given.gamma_column).is_in(different)
+               | (pl.lit(flagged_birth) & pl.col(given.gamma_column).is_in(not_same_name))))
+    return gammas.select(expr.fill_null(False).alias("possible_multiple_birth")).to_series()
+
+
+def identity_table(record_ids: pl.Series, labels: np.ndarray) -> pl.DataFrame:
+    """record_id -> 12-digit identity id, numbered in order of each cluster's first record."""
+    frame = pl.DataFrame({"record_id": record_ids, "cluster": labels})
+    first_seen = frame.with_row_index("row").group_by("cluster").agg(pl.col("row").min())
+    numbering = first_seen.sort("row").with_row_index("n").select(
+        "cluster", (pl.col("n") + 100_000_000_001).cast(pl.String).alias("identity_id"))
+    return frame.join(numbering, on="cluster", how="left", maintain_order="left").select(
+        "record_id", "identity_id")

@@ -1,0 +1,152 @@
+"""Engines, migrations and transactions for the two supported databases.
+
+- SQLite file (`sqlite:///path.db`, or a bare path): WAL journal, foreign keys on, writers take
+  the database lock up front (`BEGIN IMMEDIATE`), so writers are serialised.
+- PostgreSQL (`postgresql+psycopg://...`): every write transaction locks the single
+  `store_state` row first (`SELECT ... FOR UPDATE`), which serialises writers and makes events
+  commit in cursor order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from matcher.errors import StoreError
+from matcher.store.models import StoreState
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def normalise_url(url: str | Path) -> str:
+    """Accept a SQLAlchemy URL, `postgresql://` (psycopg 3 assumed) or a plain file path."""
+    text_url = str(url)
+    if "://" not in text_url:
+        return f"sqlite:///{Path(text_url).expanduser()}"
+    if text_url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text_url.split("://", 1)[1]
+    return text_url
+
+
+def create_store_engine(url: str | Path, *, echo: bool = False) -> Engine:
+    """Create an engine with the per-dialect settings the store relies on."""
+    normalised = normalise_url(url)
+    try:
+        parsed = make_url(normalised)
+    except ArgumentError as exc:
+        raise StoreError(f"'store' must be a database URL or a file path; got {str(url)!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(normalised, in_memory=parsed.database in (None, "", ":memory:"),
+                              echo=echo)
+    if backend == "postgresql":
+        return create_engine(normalised, echo=echo, pool_pre_ping=True)
+    raise StoreError(
+        f"'store' must be a sqlite:/// or postgresql+psycopg:// URL; got {str(url)!r}"
+    )
+
+
+def _sqlite_engine(url: str, *, in_memory: bool, echo: bool) -> Engine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if in_memory:
+        kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                  "check_same_thread": False}
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy (not the sqlite3 module) decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def migrations_config(engine: Engine) -> Config:
+    """An Alembic config pointing at the packaged migrations."""
+    cfg = Config()
+    location = resources.files("matcher.store") / "migrations"
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (safe with concurrent openers)."""
+    cfg = migrations_config(engine)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(7424661)"))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if conn.execute(select(StoreState.id).where(StoreState.id == 1)).first() is None:
+                conn.execute(StoreState.__table__.insert().values(id=1, event_seq=0, change_seq=0))
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads; closed (its transaction rolled back) at the end. Loaded objects
+    stay readable after it closes."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
+def short_write_session(engine: Engine) -> Iterator[Session]:
+    """A write session without the store-wide lock (for rows outside the event order: audit)."""
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[tuple[Session, StoreState]]:
+    """A session holding the store-wide writer lock; commits on success, rolls back on error.
+
+    Yields the session and the locked `StoreState` row whose counters the writer advances.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            state = session.execute(
+                select(StoreState).where(StoreState.id == 1).with_for_update()
+            ).scalar_one()
+            yield session, state
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

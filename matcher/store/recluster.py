@@ -1,0 +1,449 @@
+"""Re-clustering a touched neighbourhood inside one write transaction.
+
+The neighbourhood of some seed records is their closure over: identity membership, stored links
+at or above the upper threshold, and must-link judgements. `cluster()` is component-local, so
+re-clustering the closure with all stored pairs among its records gives the same partition a
+batch run over everything would give for those records. The fresh clusters are then mapped onto
+persistent identity IDs (`identity_plan`), and the differences written with their events and
+review items.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from sqlalchemy import insert, or_, select, update
+
+from matcher.errors import StoreError
+from matcher.store.backend import MatchingBackend
+from matcher.store.context import WriteContext, chunked
+from matcher.store.identity_plan import plan_identities
+from matcher.store.ids import new_identity_ids
+from matcher.store.models import (
+    Identity,
+    IdentityLineage,
+    Judgement,
+    Link,
+    NearMatch,
+    Record,
+)
+
+PAIR_COLUMNS = ("record_id_l", "record_id_r", "match_probability", "match_weight",
+                "possible_multiple_birth")
+
+PairKey = tuple[str, str]
+
+
+def pair_key(a: str, b: str) -> PairKey:
+    """The canonical (smaller, larger) ordering of a record pair."""
+    return (a, b) if a < b else (b, a)
+
+
+@dataclass
+class ReclusterOutcome:
+    """What one re-clustering changed."""
+
+    identity_of: dict[str, str] = field(default_factory=dict)
+    identities_created: list[str] = field(default_factory=list)
+    identities_merged: dict[str, str] = field(default_factory=dict)
+    records_moved: int = 0
+    near_matches_created: int = 0
+    near_matches_closed: int = 0
+
+
+LinkRow = tuple[str, str, float, float, bool]
+"""record_id_l, record_id_r, match_probability, match_weight, possible_multiple_birth."""
+
+
+@dataclass
+class _Links:
+    within: list[LinkRow]
+    crossing: list[LinkRow]
+
+
+def _in(column: Any, values: Iterable[str]) -> Any:
+    return column.in_(list(values))
+
+
+def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> set[str]:
+    """The closure of `seeds` over identity membership, strong links and must-links."""
+    session = ctx.session
+    members: set[str] = set(seeds)
+    frontier = set(members)
+    seen_identities: set[str] = set()
+    while frontier:
+        found: set[str] = set()
+        ordered = sorted(frontier)
+        identities: set[str] = set()
+        for part in chunked(ordered):
+            identities.update(
+                i for i in session.scalars(
+                    select(Record.identity_id).where(_in(Record.record_id, part))
+                ) if i is not None
+            )
+            for column, other in ((Link.record_id_l, Link.record_id_r),
+                                  (Link.record_id_r, Link.record_id_l)):
+                found.update(session.scalars(
+                    select(other).where(_in(column, part), Link.match_probability >= upper)
+                ))
+            for column, other in ((Judgement.record_id_l, Judgement.record_id_r),
+                                  (Judgement.record_id_r, Judgement.record_id_l)):
+                found.update(session.scalars(
+                    select(other).where(
+                        _in(column, part), Judgement.active.is_(True),
+                        Judgement.decision == "match",
+                    )
+                ))
+        new_identities = sorted(identities - seen_identities)
+        seen_identities.update(new_identities)
+        for part in chunked(new_identities):
+            found.update(session.scalars(
+                select(Record.record_id).where(_in(Record.identity_id, part))
+            ))
+        frontier = found - members
+        members |= found
+    return members
+
+
+def _links_touching(ctx: WriteContext, records: Set[str]) -> _Links:
+    seen: dict[PairKey, LinkRow] = {}
+    columns = (Link.record_id_l, Link.record_id_r, Link.match_probability, Link.match_weight,
+               Link.possible_multiple_birth)
+    for part in chunked(sorted(records)):
+        for column in (Link.record_id_l, Link.record_id_r):
+            for left, right, prob, weight, flag in ctx.session.execute(
+                select(*columns).where(_in(column, part))
+            ):
+                seen[(left, right)] = (left, right, float(prob), float(weight), bool(flag))
+    within = [lk for lk in seen.values() if lk[0] in records and lk[1] in records]
+    crossing = [lk for lk in seen.values() if not (lk[0] in records and lk[1] in records)]
+    return _Links(within=within, crossing=crossing)
+
+
+def _judgements_touching(ctx: WriteContext, records: Set[str]) -> dict[PairKey, str]:
+    decisions: dict[PairKey, tuple[int, str]] = {}
+    for part in chunked(sorted(records)):
+        for column in (Judgement.record_id_l, Judgement.record_id_r):
+            rows = ctx.session.execute(
+                select(Judgement.id, Judgement.record_id_l, Judgement.record_id_r,
+                       Judgement.decision)
+                .where(_in(column, part), Judgement.active.is_(True))
+            )
+            for jid, left, right, decision in rows:
+                key = pair_key(left, right)
+                if key not in decisions or decisions[key][0] < jid:
+                    decisions[key] = (jid, decision)
+    return {key: decision for key, (_, decision) in decisions.items()}
+
+
+def _pairs_frame(links: list[LinkRow]) -> pl.DataFrame:
+    return pl.DataFrame(
+        links,
+        schema={"record_id_l": pl.String, "record_id_r": pl.String,
+                "match_probability": pl.Float64, "match_weight": pl.Float64,
+                "possible_multiple_birth": pl.Boolean},
+        orient="row",
+    )
+
+
+def _constraint_frame(pairs: list[PairKey]) -> pl.DataFrame | None:
+    if not pairs:
+        return None
+    return pl.DataFrame(
+        {"record_id_l": [p[0] for p in pairs], "record_id_r": [p[1] for p in pairs]},
+        schema={"record_id_l": pl.String, "record_id_r": pl.String},
+    )
+
+
+def recluster(
+    ctx: WriteContext,
+    backend: MatchingBackend,
+    records: Set[str],
+    *,
+    cause: str,
+    anchors: Mapping[str, Set[str]] | None = None,
+    change_id: int | None = None,
+) -> ReclusterOutcome:
+    """Re-cluster `records` (a closed neighbourhood) and write what changed."""
+    session = ctx.session
+    ordered = sorted(records)
+    info: dict[str, tuple[str | None, str]] = {}
+    for part in chunked(ordered):
+        for rid, identity, state in session.execute(
+            select(Record.record_id, Record.identity_id, Record.state)
+            .where(_in(Record.record_id, part))
+        ):
+            info[rid] = (identity, state)
+    missing = records - info.keys()
+    if missing:
+        raise StoreError(f"'record_id' must name stored records; got {sorted(missing)[:5]!r}")
+    previous = {rid: identity for rid, (identity, _) in info.items()}
+    state_of = {rid: state for rid, (_, state) in info.items()}
+
+    links = _links_touching(ctx, records)
+    judged = _judgements_touching(ctx, records)
+    must = [k for k, d in judged.items() if d == "match" and k[0] in records and k[1] in records]
+    cannot = [k for k, d in judged.items()
+              if d == "non_match" and k[0] in records and k[1] in records]
+
+    result = backend.cluster(
+        pl.Series("record_id", ordered, dtype=pl.String),
+        _pairs_frame(links.within),
+        backend.thresholds,
+        must_link=_constraint_frame(must),
+        cannot_link=_constraint_frame(cannot),
+    )
+    clusters: dict[int, list[str]] = defaultdict(list)
+    for rid, cid in result.assignments.select("record_id", "cluster_id").iter_rows():
+        clusters[int(cid)].append(rid)
+    assigned = [rid for rids in clusters.values() for rid in rids]
+    if len(assigned) != len(records) or set(assigned) != records:
+        raise StoreError("cluster() must assign every record it is given exactly once")
+
+    old_ids = sorted({i for i in previous.values() if i is not None})
+    age: dict[str, int] = {}
+    for part in chunked(old_ids):
+        for ident, pk in session.execute(
+            select(Identity.identity_id, Identity.pk).where(_in(Identity.identity_id, part))
+        ):
+            age[ident] = pk
+    plan = plan_identities(clusters, previous, age, anchors)
+
+    fresh = [cid for cid, ident in plan.cluster_identity.items() if ident is None]
+    fresh_ids = new_identity_ids(len(fresh), lambda cands: _taken(ctx, cands))
+    final: dict[int, str] = {}
+    for cid, ident in plan.cluster_identity.items():
+        final[cid] = ident if ident is not None else fresh_ids[fresh.index(cid)]
+    identity_of = {rid: final[cid] for cid, rids in clusters.items() for rid in rids}
+    outcome = ReclusterOutcome(identity_of=identity_of,
+                               identities_merged=dict(plan.merged_into))
+
+    _write_identities(ctx, clusters, final, set(fresh_ids), previous, plan.merged_into,
+                      state_of, cause, change_id, outcome)
+    _reconcile_near_matches(ctx, records, result.near_matches, links, judged, identity_of,
+                            state_of, backend.thresholds.lower, outcome)
+    return outcome
+
+
+def _taken(ctx: WriteContext, candidates: list[str]) -> list[str]:
+    return list(ctx.session.scalars(
+        select(Identity.identity_id).where(_in(Identity.identity_id, candidates))
+    ))
+
+
+def _write_identities(
+    ctx: WriteContext,
+    clusters: Mapping[int, list[str]],
+    final: Mapping[int, str],
+    fresh: set[str],
+    previous: Mapping[str, str | None],
+    merged_into: Mapping[str, str],
+    state_of: Mapping[str, str],
+    cause: str,
+    change_id: int | None,
+    outcome: ReclusterOutcome,
+) -> None:
+    session, now = ctx.session, ctx.now
+    extra: dict[str, Any] = {"cause": cause}
+    if change_id is not None:
+        extra["change_id"] = change_id
+
+    if fresh:
+        session.execute(insert(Identity), [
+            {"identity_id": ident, "status": "active", "cause": cause,
+             "created_at": now, "updated_at": now}
+            for ident in sorted(fresh, key=lambda i: min(
+                rid for cid, rids in clusters.items() if final[cid] == i for rid in rids))
+        ])
+        outcome.identities_created = sorted(fresh)
+
+    moves = [{"record_id": rid, "identity_id": final[cid]}
+             for cid, rids in clusters.items() for rid in rids
+             if previous.get(rid) != final[cid]]
+    if moves:
+        session.execute(update(Record), moves)
+    outcome.records_moved = sum(1 for m in moves if previous.get(m["record_id"]) is not None)
+
+    for retired, survivor in sorted(merged_into.items()):
+        session.execute(
+            update(Identity).where(Identity.identity_id == retired)
+            .values(status="merged", merged_into=survivor, retired_at=now, updated_at=now)
+        )
+    changed = {m["identity_id"] for m in moves} | {
+        ident for m in moves if (ident := previous.get(m["record_id"])) is not None
+    }
+    changed -= fresh | set(merged_into)
+    for part in chunked(sorted(changed)):
+        session.execute(update(Identity).where(_in(Identity.identity_id, part))
+                        .values(updated_at=now))
+
+    lineage: list[dict[str, Any]] = []
+    former_states: dict[str, set[str]] = defaultdict(set)
+    for rid, ident in previous.items():
+        if ident is not None:
+            former_states[ident].add(state_of[rid])
+
+    for cid in sorted(clusters, key=lambda c: min(clusters[c])):
+        rids = sorted(clusters[cid])
+        ident = final[cid]
+        states = {state_of[r] for r in rids}
+        if ident in fresh:
+            sources = sorted({previous[r] for r in rids if previous.get(r) is not None},
+                             key=str)
+            ctx.emit("identity_created", identity_id=ident, states=states,
+                     record_ids=rids, **extra)
+            for source in sources:
+                assert source is not None
+                leavers = [r for r in rids if previous.get(r) == source]
+                seq = ctx.emit(
+                    "identity_split", identity_id=source,
+                    states=states | former_states[source],
+                    new_identity_ids=[ident], record_ids=leavers, **extra,
+                )
+                lineage.append({"identity_id": ident, "related_id": source,
+                                "relation": "split_from", "event_seq": seq, "created_at": now})
+            continue
+        joined = [r for r in rids if previous.get(r) != ident]
+        if not joined:
+            continue
+        retired_here = sorted(m for m, s in merged_into.items() if s == ident)
+        if retired_here:
+            moved = [r for r in joined if previous.get(r) in retired_here]
+            seq = ctx.emit(
+                "identities_merged", identity_id=ident, states=states,
+                merged_ids=retired_here, record_ids=moved, **extra,
+            )
+            lineage.extend({"identity_id": m, "related_id": ident, "relation": "merged_into",
+                            "event_seq": seq, "created_at": now} for m in retired_here)
+        for rid in joined:
+            source = previous.get(rid)
+            if source in retired_here:
+                continue
+            ctx.emit(
+                "record_linked", identity_id=ident, record_id=rid,
+                states=states | (former_states[source] if source else set()),
+                from_identity_id=source, **extra,
+            )
+        earlier = {state_of[r] for r in rids if previous.get(r) == ident}
+        arriving = sorted({state_of[r] for r in joined} - earlier)
+        if earlier and arriving:
+            ctx.emit(
+                "student_moved", identity_id=ident, states=earlier,
+                from_states=sorted(earlier), to_states=arriving,
+                record_ids=[r for r in joined if state_of[r] in arriving], **extra,
+            )
+    if lineage:
+        session.execute(insert(IdentityLineage), lineage)
+
+
+def _reconcile_near_matches(
+    ctx: WriteContext,
+    records: Set[str],
+    cluster_near: pl.DataFrame,
+    links: _Links,
+    judged: Mapping[PairKey, str],
+    identity_of: Mapping[str, str],
+    state_of: Mapping[str, str],
+    lower: float,
+    outcome: ReclusterOutcome,
+) -> None:
+    """Open, refresh or close the review items of pairs touching `records`.
+
+    Wanted items: the near matches `cluster()` reports inside the neighbourhood (one per pair
+    of clusters), and for pairs leaving it, the best pair in the band per pair of identities,
+    leaving out pairs a judgement already decided.
+    """
+    session, now = ctx.session, ctx.now
+    row_by_key = {(lk[0], lk[1]): lk for lk in links.within + links.crossing}
+    desired: dict[PairKey, LinkRow] = {}
+    if cluster_near.height:
+        for left, right in cluster_near.select("record_id_l", "record_id_r").iter_rows():
+            key = pair_key(left, right)
+            row = row_by_key.get(key)
+            if row is None or key in judged or identity_of[left] == identity_of[right]:
+                continue
+            desired[key] = row
+
+    band = [lk for lk in links.crossing if lk[2] >= lower and (lk[0], lk[1]) not in judged]
+    outside = sorted({r for lk in band for r in lk[:2] if r not in records})
+    other_identity: dict[str, str | None] = {}
+    other_states: dict[str, str] = {}
+    for part in chunked(outside):
+        for rid, ident, st in session.execute(
+            select(Record.record_id, Record.identity_id, Record.state)
+            .where(_in(Record.record_id, part))
+        ):
+            other_identity[rid], other_states[rid] = ident, st
+    best: dict[tuple[str, str], LinkRow] = {}
+    for lk in band:
+        a = identity_of.get(lk[0]) or other_identity.get(lk[0]) or lk[0]
+        b = identity_of.get(lk[1]) or other_identity.get(lk[1]) or lk[1]
+        key2 = (a, b) if a < b else (b, a)
+        if key2 not in best or (-lk[2], lk[:2]) < (-best[key2][2], best[key2][:2]):
+            best[key2] = lk
+    for lk in best.values():
+        desired[(lk[0], lk[1])] = lk
+
+    def state(rid: str) -> str:
+        return state_of.get(rid) or other_states[rid]
+
+    existing: dict[PairKey, NearMatch] = {}
+    for part in chunked(sorted(records)):
+        for item in session.scalars(select(NearMatch).where(
+            or_(_in(NearMatch.record_id_l, part), _in(NearMatch.record_id_r, part))
+        )):
+            existing[(item.record_id_l, item.record_id_r)] = item
+
+    for key, item in sorted(existing.items()):
+        if item.status == "open" and key not in desired:
+            item.status, item.decision = "obsolete", None
+            item.resolved_at, item.updated_at = now, now
+            ctx.emit("near_match_resolved", states={item.state_l, item.state_r},
+                     near_match_id=item.id, record_id_l=item.record_id_l,
+                     record_id_r=item.record_id_r, resolution="obsolete")
+            outcome.near_matches_closed += 1
+
+    wanted = sorted(k for k in desired
+                    if k not in existing or existing[k].status in ("open", "obsolete"))
+    contributions: dict[PairKey, dict[str, Any]] = {}
+    for key in wanted:
+        contributions[key] = dict(session.scalar(
+            select(Link.contributions).where(Link.record_id_l == key[0],
+                                             Link.record_id_r == key[1])) or {})
+    to_create: list[dict[str, Any]] = []
+    for key in wanted:
+        row = desired[key]
+        item = existing.get(key)
+        values = {"match_probability": row[2], "match_weight": row[3],
+                  "possible_multiple_birth": row[4], "contributions": contributions[key]}
+        if item is None:
+            to_create.append({"record_id_l": key[0], "record_id_r": key[1],
+                              "state_l": state(key[0]), "state_r": state(key[1]),
+                              "status": "open", "created_at": now, "updated_at": now, **values})
+        elif item.status == "obsolete":
+            for name, value in values.items():
+                setattr(item, name, value)
+            item.status, item.resolved_at, item.updated_at = "open", None, now
+            ctx.emit("near_match_created", states={item.state_l, item.state_r},
+                     near_match_id=item.id, record_id_l=key[0], record_id_r=key[1],
+                     match_probability=row[2])
+            outcome.near_matches_created += 1
+        elif (item.match_probability, item.match_weight) != (row[2], row[3]):
+            for name, value in values.items():
+                setattr(item, name, value)
+            item.updated_at = now
+    if to_create:
+        ids = list(session.scalars(
+            insert(NearMatch).returning(NearMatch.id, sort_by_parameter_order=True), to_create
+        ))
+        for nid, created in zip(ids, to_create, strict=True):
+            ctx.emit("near_match_created", states={created["state_l"], created["state_r"]},
+                     near_match_id=nid, record_id_l=created["record_id_l"],
+                     record_id_r=created["record_id_r"],
+                     match_probability=created["match_probability"])
+        outcome.near_matches_created += len(to_create)
+    session.flush()

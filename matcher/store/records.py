@@ -1,0 +1,90 @@
+"""Canonical record frames: shaping, hashing, and reading them back from the store."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS
+from matcher.store.models import Record
+
+CANONICAL_SCHEMA: dict[str, Any] = dict.fromkeys(CANONICAL_COLUMNS, pl.String)
+ERROR_SCHEMA: dict[str, Any] = {
+    "record_id": pl.String, "source": pl.Int64, "row": pl.Int64,
+    "field": pl.String, "reason": pl.String,
+}
+
+
+def empty_errors() -> pl.DataFrame:
+    """An empty error frame (record_id, source, row, field, reason)."""
+    return pl.DataFrame(schema=ERROR_SCHEMA).select(ERROR_COLUMNS)
+
+
+def canonical_frame(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The canonical columns as strings (missing ones null; blanks null) and rejected rows.
+
+    Rows without a record_id or state cannot be stored and are returned as errors. Within the
+    frame a repeated record_id is an update: the last row wins.
+    """
+    frame = records.with_row_index("__row")
+    frame = frame.with_columns(
+        [
+            (pl.col(c).cast(pl.String).str.strip_chars().replace("", None)
+             if c in frame.columns else pl.lit(None, dtype=pl.String)).alias(c)
+            for c in CANONICAL_COLUMNS
+        ]
+    )
+    errors = []
+    for column in ("record_id", "state"):
+        bad = frame.filter(pl.col(column).is_null())
+        if bad.height:
+            errors.append(bad.select(
+                pl.col("record_id"),
+                (pl.col("source").cast(pl.Int64) if "source" in bad.columns
+                 else pl.lit(None, dtype=pl.Int64)).alias("source"),
+                pl.col("__row").cast(pl.Int64).alias("row"),
+                pl.lit(column).alias("field"),
+                pl.lit(f"'{column}' must be present; got None").alias("reason"),
+            ))
+        frame = frame.filter(pl.col(column).is_not_null())
+    frame = frame.unique("record_id", keep="last", maintain_order=True)
+    error_frame = pl.concat(errors) if errors else empty_errors()
+    return frame.select(CANONICAL_COLUMNS), error_frame
+
+
+def content_hashes(frame: pl.DataFrame) -> list[str]:
+    """A stable SHA-256 of each row's canonical values (re-sending identical data is a no-op)."""
+    out = []
+    for row in frame.select(CANONICAL_COLUMNS).iter_rows():
+        text = "\x1f".join("\x00" if v is None else v for v in row)
+        out.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return out
+
+
+_COLUMNS = [getattr(Record, c) for c in CANONICAL_COLUMNS]
+
+
+def rows_to_frame(rows: list[Any]) -> pl.DataFrame:
+    """Canonical frame from (canonical values...) tuples."""
+    return pl.DataFrame(rows, schema=CANONICAL_SCHEMA, orient="row")
+
+
+def read_records(
+    session: Session, *, after_seq: int | None = None, record_ids: list[str] | None = None
+) -> tuple[pl.DataFrame, int]:
+    """Stored records as a canonical frame (all, changed after a sequence, or by id).
+
+    Also returns the largest change sequence seen (0 when none).
+    """
+    stmt = select(*_COLUMNS, Record.change_seq)
+    if after_seq is not None:
+        stmt = stmt.where(Record.change_seq > after_seq)
+    if record_ids is not None:
+        stmt = stmt.where(Record.record_id.in_(record_ids))
+    rows = session.execute(stmt).all()
+    max_seq = max((r[-1] for r in rows), default=0)
+    return rows_to_frame([tuple(r[:-1]) for r in rows]), max_seq

@@ -1,0 +1,491 @@
+"""`IdentityStore`: the one store interface over SQLite or PostgreSQL.
+
+Open with `IdentityStore.open(url, ...)`; it runs the migrations. Writes (`load`,
+`upsert_record`, judgements, merges, splits) each run in one transaction that holds the
+store-wide writer lock; the in-memory index is caught up from the store first (other processes
+may have written) and reverted if the transaction fails.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, delete, insert, select, update
+
+from matcher.errors import StoreError
+from matcher.store import db
+from matcher.store.backend import MatchingBackend, RecordIndex
+from matcher.store.context import WriteContext, chunked
+from matcher.store.models import Link, Record, StoreMeta, utcnow
+from matcher.store.recluster import neighbourhood, pair_key, recluster
+from matcher.store.records import (
+    canonical_frame,
+    content_hashes,
+    empty_errors,
+    read_records,
+)
+
+META_MODEL = "model_json"
+META_SETTINGS = "settings_json"
+META_PRESET = "preset"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Store behaviour that is not matching: the two-person rule's escalation period."""
+
+    escalation_period: timedelta = timedelta(days=14)
+
+
+@dataclass
+class LoadResult:
+    """What one `load` did; `rows` has record_id, status (new/updated/unchanged), identity_id."""
+
+    rows: pl.DataFrame
+    errors: pl.DataFrame
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    identities_created: int = 0
+    identities_merged: int = 0
+    records_moved: int = 0
+    near_matches_created: int = 0
+    near_matches_closed: int = 0
+    events: int = 0
+    pairs: int = 0
+
+    def summary(self) -> dict[str, int]:
+        """The counters as a dict (for logs and the CLI)."""
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """The result of upserting one record."""
+
+    record_id: str
+    status: str
+    identity_id: str | None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _IndexState:
+    """The in-memory index plus the record change sequence it reflects."""
+
+    def __init__(self) -> None:
+        self.index: RecordIndex | None = None
+        self.synced_seq = 0
+
+    def sync(self, backend: MatchingBackend, session: Any) -> RecordIndex:
+        if self.index is None:
+            frame, max_seq = read_records(session)
+            index = backend.make_index()
+            if frame.height:
+                index.add(frame)
+            self.index, self.synced_seq = index, max_seq
+            return index
+        frame, max_seq = read_records(session, after_seq=self.synced_seq)
+        if frame.height:
+            self.index.remove(frame["record_id"].to_list())
+            self.index.add(frame)
+            self.synced_seq = max_seq
+        return self.index
+
+    def revert(self, engine: Engine, record_ids: list[str]) -> None:
+        """Make the index agree with the committed store again for these records."""
+        if self.index is None:
+            return
+        self.index.remove(record_ids)
+        with db.read_session(engine) as session:
+            for part in chunked(record_ids):
+                frame, _ = read_records(session, record_ids=list(part))
+                if frame.height:
+                    self.index.add(frame)
+
+
+class IdentityStore:
+    """Records, identities, links, judgements, merges/splits, events, counts and audit."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        backend: MatchingBackend | None = None,
+        config: StoreConfig | None = None,
+    ) -> None:
+        from matcher.store.audit import AuditLog
+        from matcher.store.changes import Changes
+        from matcher.store.feed import EventFeed
+        from matcher.store.reviews import Reviews
+        from matcher.store.views import Identities
+
+        self.engine = engine
+        self.config = config or StoreConfig()
+        self._backend = backend
+        self._lock = threading.RLock()
+        self._index = _IndexState()
+        self.identities = Identities(self)
+        self.reviews = Reviews(self)
+        self.changes = Changes(self)
+        self.events = EventFeed(self)
+        self.audit = AuditLog(self)
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        url: str | Path,
+        *,
+        settings: Any = None,
+        model: Any = None,
+        backend: MatchingBackend | None = None,
+        config: StoreConfig | None = None,
+        preset: str | None = None,
+    ) -> IdentityStore:
+        """Open (creating and migrating if needed) the store at `url`.
+
+        Matching uses, in order: `backend` if given; else `model` (saved into the store on
+        first use, so later opens reuse it); else the model saved in the store. Without any,
+        the store still serves reads, events, counts and reviews, but cannot match.
+        """
+        engine = db.create_store_engine(url)
+        db.upgrade(engine)
+        store = cls(engine, backend=backend, config=config)
+        if backend is None:
+            store._backend = store._backend_from(settings, model, preset)
+        return store
+
+    def _backend_from(self, settings: Any, model: Any, preset: str | None) -> MatchingBackend | None:
+        saved_model = self.meta(META_MODEL)
+        if model is not None:
+            if settings is None:
+                settings = self._saved_settings(preset)
+            if saved_model is None:
+                self.set_meta({META_MODEL: model.to_json(),
+                               META_SETTINGS: _settings_json(settings),
+                               META_PRESET: preset or ""})
+            return MatchingBackend.from_model(settings, model)
+        if saved_model is None:
+            return None
+        from models import load_model_json
+
+        if settings is None:
+            settings = self._saved_settings(preset)
+        return MatchingBackend.from_model(settings, load_model_json(saved_model))
+
+    def _saved_settings(self, preset: str | None) -> Any:
+        from matcher.settings import load_preset
+
+        saved = self.meta(META_SETTINGS)
+        if saved:
+            settings_type = type(load_preset("msix"))
+            return settings_type.model_validate_json(saved)
+        return load_preset(preset or self.meta(META_PRESET) or "msix")
+
+    @property
+    def has_backend(self) -> bool:
+        """True when the store can match (it has a model or a backend)."""
+        return self._backend is not None
+
+    @property
+    def backend(self) -> MatchingBackend:
+        """The matching backend; StoreError if the store has no model yet."""
+        if self._backend is None:
+            raise StoreError(
+                "'model' must be given the first time records are loaded into a store; "
+                "got a store without a saved model"
+            )
+        return self._backend
+
+    def use_backend(self, backend: MatchingBackend) -> None:
+        """Switch matching backend (drops the in-memory index; it is rebuilt on next use)."""
+        with self._lock:
+            self._backend = backend
+            self._index = _IndexState()
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> IdentityStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- meta ------------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        """A stored fact about the store (model JSON, settings, ...)."""
+        with db.read_session(self.engine) as session:
+            return session.scalar(select(StoreMeta.value).where(StoreMeta.key == key))
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        """Store facts about the store."""
+        with self.write() as ctx:
+            for key, value in values.items():
+                row = ctx.session.get(StoreMeta, key)
+                if row is None:
+                    ctx.session.add(StoreMeta(key=key, value=value, updated_at=ctx.now))
+                else:
+                    row.value, row.updated_at = value, ctx.now
+
+    # -- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[WriteContext]:
+        """One write transaction holding the writer lock (events, audit flushed at the end)."""
+        with self._lock, db.write_session(self.engine) as (session, state):
+            ctx = WriteContext(session=session, state=state, now=utcnow())
+            yield ctx
+            ctx.flush()
+            if ctx.changed_records and session.scalar(
+                select(Record.record_id).where(Record.identity_id.is_(None)).limit(1)
+            ):
+                raise StoreError("every record must belong to an identity at commit")
+
+    @contextmanager
+    def write_with_index(self) -> Iterator[tuple[WriteContext, RecordIndex, list[str]]]:
+        """A write transaction plus the caught-up index; records put in the yielded list
+        are re-read from the store into the index if the transaction fails."""
+        touched: list[str] = []
+        with self._lock:
+            try:
+                with self.write() as ctx:
+                    index = self._index.sync(self.backend, ctx.session)
+                    yield ctx, index, touched
+                self._index.synced_seq = ctx.state.change_seq
+            except BaseException:
+                if touched:
+                    self._index.revert(self.engine, touched)
+                raise
+
+    def index(self) -> RecordIndex:
+        """The in-memory index, caught up with the store."""
+        with self._lock, db.read_session(self.engine) as session:
+            return self._index.sync(self.backend, session)
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(
+        self,
+        records: pl.DataFrame,
+        *,
+        actor: str = "loader",
+        validate: bool = False,
+        settings: Any = None,
+    ) -> LoadResult:
+        """Insert or update records and link them, in one transaction.
+
+        New and changed records are indexed, scored against everything stored, and only the
+        identities they touch are re-clustered. Identical re-sends change nothing.
+        `validate=True` first runs `matcher.ingest.validate` (pass `settings` or the store's).
+        """
+        errors = empty_errors()
+        if validate:
+            from matcher.ingest import validate as ingest_validate
+
+            checked = ingest_validate(records, settings or self._saved_settings(None))
+            records, errors = checked.records, checked.errors
+        frame, shape_errors = canonical_frame(records)
+        if shape_errors.height:
+            errors = pl.concat([errors, shape_errors.select(errors.columns)], how="vertical_relaxed")
+        hashes = content_hashes(frame)
+        ids = frame["record_id"].to_list()
+        result = LoadResult(rows=pl.DataFrame(), errors=errors)
+        if not ids:
+            result.rows = pl.DataFrame(schema={"record_id": pl.String, "status": pl.String,
+                                               "identity_id": pl.String})
+            return result
+
+        with self.write_with_index() as (ctx, index, touched):
+            session = ctx.session
+            existing: dict[str, tuple[str, int, str | None]] = {}
+            for part in chunked(ids):
+                for rid, digest, version, ident in session.execute(
+                    select(Record.record_id, Record.content_hash, Record.version,
+                           Record.identity_id).where(Record.record_id.in_(part))
+                ):
+                    existing[rid] = (digest, version, ident)
+            status = [
+                "new" if rid not in existing
+                else ("unchanged" if existing[rid][0] == digest else "updated")
+                for rid, digest in zip(ids, hashes, strict=True)
+            ]
+            work_mask = pl.Series([s != "unchanged" for s in status])
+            work = frame.filter(work_mask)
+            if work.height:
+                self._write_records(ctx, work, existing, touched)
+                changed = [rid for rid, s in zip(ids, status, strict=True) if s == "updated"]
+                if changed:
+                    index.remove(changed)
+                index.add(work)
+                pairs = self._score(index, work)
+                result.pairs = len(pairs)
+                for column in (Link.record_id_l, Link.record_id_r):
+                    for part in chunked(changed):
+                        session.execute(delete(Link).where(column.in_(part)))
+                if pairs:
+                    session.execute(insert(Link), pairs)
+                touched_records = neighbourhood(ctx, work["record_id"].to_list(),
+                                                self.backend.thresholds.upper)
+                outcome = recluster(ctx, self.backend, touched_records, cause="load")
+                result.identities_created = len(outcome.identities_created)
+                result.identities_merged = len(outcome.identities_merged)
+                result.records_moved = outcome.records_moved
+                result.near_matches_created = outcome.near_matches_created
+                result.near_matches_closed = outcome.near_matches_closed
+                result.events = ctx.event_count
+                result.new = status.count("new")
+                result.updated = status.count("updated")
+                ctx.audit(actor, "load", target_kind="batch", new=result.new,
+                          updated=result.updated, unchanged=len(ids) - work.height,
+                          events=result.events, change_seq=ctx.change_seq)
+            result.unchanged = status.count("unchanged")
+            identity_of: dict[str, str | None] = {}
+            for part in chunked(ids):
+                identity_of.update(session.execute(
+                    select(Record.record_id, Record.identity_id)
+                    .where(Record.record_id.in_(part))
+                ).all())
+        result.rows = pl.DataFrame(
+            {"record_id": ids, "status": status, "identity_id": [identity_of[r] for r in ids]},
+            schema={"record_id": pl.String, "status": pl.String, "identity_id": pl.String},
+        )
+        return result
+
+    @staticmethod
+    def _write_records(
+        ctx: WriteContext,
+        work: pl.DataFrame,
+        existing: Mapping[str, tuple[str, int, str | None]],
+        touched: list[str],
+    ) -> None:
+        """Insert new records (identity assigned later in the transaction), update changed."""
+        seq, now = ctx.change_seq, ctx.now
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
+        for row, digest in zip(work.iter_rows(named=True), content_hashes(work), strict=True):
+            rid = row["record_id"]
+            if rid in existing:
+                changed_rows.append({**row, "content_hash": digest, "change_seq": seq,
+                                     "updated_at": now, "version": existing[rid][1] + 1})
+            else:
+                new_rows.append({**row, "content_hash": digest, "change_seq": seq,
+                                 "created_at": now, "updated_at": now, "version": 1,
+                                 "identity_id": None})
+        touched.extend(work["record_id"].to_list())
+        if new_rows:
+            ctx.session.execute(insert(Record), new_rows)
+        if changed_rows:
+            ctx.session.execute(update(Record), changed_rows)
+
+    def _score(self, index: RecordIndex, work: pl.DataFrame) -> list[dict[str, Any]]:
+        """Pairs of `work` records with everything indexed (all scored candidates: clustering
+        uses low scores inside a component as evidence against it); contributions are kept
+        for pairs a reviewer may see (at or above the lower threshold)."""
+        raw = index.match(work)
+        if raw.height == 0:
+            return []
+        lower = self.backend.thresholds.lower
+        mw = [c for c in raw.columns if c.startswith("mw_")]
+        best: dict[tuple[str, str], dict[str, Any]] = {}
+        now = utcnow()
+        cols = ["record_id_l", "record_id_r", "match_probability", "match_weight",
+                "possible_multiple_birth", *mw]
+        for row in raw.select(cols).iter_rows(named=True):
+            key = pair_key(row["record_id_l"], row["record_id_r"])
+            if key[0] == key[1]:
+                continue
+            current = best.get(key)
+            if current is not None and current["match_probability"] >= row["match_probability"]:
+                continue
+            best[key] = {
+                "record_id_l": key[0],
+                "record_id_r": key[1],
+                "match_probability": float(row["match_probability"]),
+                "match_weight": float(row["match_weight"]),
+                "possible_multiple_birth": bool(row["possible_multiple_birth"]),
+                "contributions": ({c: _json_float(row[c]) for c in mw}
+                                  if row["match_probability"] >= lower else {}),
+                "scored_at": now,
+            }
+        return [best[k] for k in sorted(best)]
+
+    def upsert_record(self, record: Mapping[str, Any], *, actor: str = "loader",
+                      validate: bool = True) -> RecordOutcome:
+        """Insert or update one record and link it (the online path)."""
+        frame = pl.DataFrame([{k: (None if v is None else str(v)) for k, v in record.items()}])
+        result = self.load(frame, actor=actor, validate=validate)
+        if result.rows.height == 0:
+            rid = record.get("record_id")
+            return RecordOutcome(record_id=str(rid) if rid is not None else "", status="rejected",
+                                 identity_id=None, errors=result.errors.to_dicts())
+        row = result.rows.row(0, named=True)
+        return RecordOutcome(record_id=row["record_id"], status=row["status"],
+                             identity_id=row["identity_id"], errors=result.errors.to_dicts())
+
+    # -- matching without writing ----------------------------------------------------------
+    def match(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Score records against the store without writing anything.
+
+        Returns the pairs at or above the lower threshold, with the identity of each stored
+        record (`identity_id`), best first per given record.
+        """
+        frame = records
+        if "record_id" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("record_id"))
+        frame = frame.with_row_index("__i").with_columns(
+            pl.coalesce(pl.col("record_id").cast(pl.String),
+                        pl.format("__probe_{}", pl.col("__i"))).alias("record_id"),
+        )
+        if "state" not in frame.columns:
+            frame = frame.with_columns(pl.lit("ZZ").alias("state"))
+        frame = frame.with_columns(pl.col("state").fill_null("ZZ"))
+        canonical, _ = canonical_frame(frame.drop("__i"))
+        with self._lock, db.read_session(self.engine) as session:
+            index = self._index.sync(self.backend, session)
+            pairs = index.match(canonical)
+            pairs = pairs.filter(pl.col("match_probability") >= self.backend.thresholds.lower)
+            stored = pairs["record_id_r"].unique().to_list()
+            identity_rows: list[tuple[str, str | None]] = []
+            for part in chunked(stored):
+                identity_rows.extend(session.execute(
+                    select(Record.record_id, Record.identity_id)
+                    .where(Record.record_id.in_(part))
+                ).all())
+        identity = pl.DataFrame(identity_rows, schema={"record_id_r": pl.String,
+                                                      "identity_id": pl.String}, orient="row")
+        return (pairs.join(identity, on="record_id_r", how="left")
+                .sort(["record_id_l", "match_probability"], descending=[False, True]))
+
+    # -- counts ----------------------------------------------------------------------------
+    def counts(self, period: str) -> Any:
+        """Distinct children per state and nationally for a reporting period (`2023-24`)."""
+        from matcher.store.counts import child_counts
+
+        return child_counts(self, period)
+
+    def index_memory_bytes(self) -> int:
+        """Memory the in-memory index reports (0 before it is built)."""
+        index = self._index.index
+        return index.memory_bytes() if index is not None else 0
+
+
+def _json_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if number == number else None
+
+
+def _settings_json(settings: Any) -> str:
+    dump = getattr(settings, "model_dump_json", None)
+    if callable(dump):
+        return str(dump())
+    return json.dumps(settings, default=str)

@@ -1,0 +1,251 @@
+"""Fellegi–Sunter match model trained without labels.
+
+u (P(level | non-match)) comes from random record pairs; m (P(level | match)) from EM on the
+blocked candidate pairs, one EM session per blocking rule with the comparisons that rule
+conditions on held out (their agreement inside the rule is forced, not learned). The prior is
+the expected number of matches among candidates over all possible pairs. Levels that carry a
+term-frequency column replace u by the frequency of the value, so a shared HERNANDEZ counts for
+less than a shared TZOC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from features.comparisons import Comparison
+from matcher.errors import ModelError
+from models.base import gamma_matrix, scores_frame
+
+PROBABILITY_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class ComparisonLayout:
+    """What the model needs to know of a comparison: its levels and their tf columns."""
+
+    name: str
+    labels: tuple[str, ...]
+    tf_columns: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, comparison: Comparison) -> ComparisonLayout:
+        return cls(comparison.name, tuple(comparison.labels()),
+                   tuple(level.tf_column for level in comparison.levels))
+
+
+@dataclass(frozen=True)
+class EMSession:
+    """Candidate pairs found by one blocking rule and the comparisons it conditions on."""
+
+    name: str
+    gammas: np.ndarray
+    held_out: frozenset[int]
+
+
+def _normalise(values: np.ndarray) -> np.ndarray:
+    values = np.maximum(values, PROBABILITY_FLOOR)
+    return values / values.sum()
+
+
+def _initial_m(n_levels: int) -> np.ndarray:
+    """A prior guess: matches mostly agree exactly, rarely fall in the last ('else') level."""
+    guess = np.exp(-1.5 * np.arange(n_levels, dtype=float))
+    guess[-1] = 0.02
+    return _normalise(guess)
+
+
+def _patterns(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct comparison vectors and their counts (EM works on these, not on pairs)."""
+    if not len(gammas):
+        return gammas, np.zeros(0)
+    shifted = gammas.astype(np.int64) + 1
+    radix = int(shifted.max()) + 1
+    codes = np.zeros(len(gammas), dtype=np.int64)
+    for column in range(gammas.shape[1]):
+        codes = codes * radix + shifted[:, column]
+    _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    return gammas[first], counts.astype(float)
+
+
+class FellegiSunterModel:
+    """Unsupervised Fellegi–Sunter model (estimator-style: learned state ends in `_`)."""
+
+    def __init__(self, comparisons: Sequence[Comparison | ComparisonLayout], *,
+                 max_iter: int = 25, tol: float = 1e-5) -> None:
+        self.layouts = [c if isinstance(c, ComparisonLayout) else ComparisonLayout.of(c)
+                        for c in comparisons]
+        self.max_iter = max_iter
+        self.tol = tol
+        self.comparison_names = [layout.name for layout in self.layouts]
+        self.m_: list[np.ndarray] | None = None
+        self.u_: list[np.ndarray] | None = None
+        self.prior_: float | None = None
+        self.sessions_: list[dict[str, object]] = []
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def fit_u(self, random_gammas: np.ndarray) -> FellegiSunterModel:
+        """u from comparison vectors of random pairs (almost all non-matches)."""
+        u = []
+        for index, layout in enumerate(self.layouts):
+            column = random_gammas[:, index]
+            column = column[column >= 0]
+            counts = np.bincount(column, minlength=len(layout.labels)).astype(float)
+            total = max(counts.sum(), 1.0)
+            u.append(_normalise(np.maximum(counts, 0.5) / total))
+        self.u_ = u
+        return self
+
+    def fit_m(self, sessions: Sequence[EMSession]) -> FellegiSunterModel:
+        """m by EM, one session per blocking rule; a comparison's m is averaged over the
+        sessions that could learn it. Comparisons no session could learn keep the prior guess."""
+        if self.u_ is None:
+            raise ModelError("fit_u must run before fit_m")
+        estimates: list[list[np.ndarray]] = [[] for _ in self.layouts]
+        self.sessions_ = []
+        for session in sessions:
+            active = [i for i in range(len(self.layouts)) if i not in session.held_out]
+            if not active or len(session.gammas) < 50:
+                continue
+            m, lam, iterations = self._em(session.gammas, active)
+            for i in active:
+                estimates[i].append(m[i])
+            self.sessions_.append({"rule": session.name, "pairs": len(session.gammas),
+                                   "lambda": lam, "iterations": iterations,
+                                   "learned": [self.layouts[i].name for i in active]})
+        self.m_ = [_normalise(np.mean(found, axis=0)) if found else _initial_m(len(lay.labels))
+                   for found, lay in zip(estimates, self.layouts, strict=True)]
+        return self
+
+    def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int) -> FellegiSunterModel:
+        """Prior = expected matches among the candidates / every possible pair."""
+        m, u = self._checked()
+        patterns, counts = _patterns(candidate_gammas)
+        lam = 0.5
+        for _ in range(self.max_iter):
+            posterior = self._posterior(patterns, m, u, lam, range(len(self.layouts)))
+            new = float((posterior * counts).sum() / max(counts.sum(), 1.0))
+            if abs(new - lam) < self.tol:
+                lam = new
+                break
+            lam = new
+        expected = lam * len(candidate_gammas)
+        self.prior_ = float(min(max(expected / max(total_pairs, 1), 1e-12), 0.5))
+        return self
+
+    def _em(self, gammas: np.ndarray, active: list[int]) -> tuple[list[np.ndarray], float, int]:
+        _, u = self._checked(need_m=False)
+        patterns, counts = _patterns(gammas)
+        m = [_initial_m(len(layout.labels)) for layout in self.layouts]
+        lam = 0.1
+        iteration = 0
+        for iteration in range(1, self.max_iter + 1):
+            posterior = self._posterior(patterns, m, u, lam, active)
+            weights = posterior * counts
+            new_lam = float(weights.sum() / counts.sum())
+            change = abs(new_lam - lam)
+            for i in active:
+                column = patterns[:, i]
+                seen = column >= 0
+                sums = np.bincount(column[seen], weights=weights[seen],
+                                   minlength=len(self.layouts[i].labels))
+                new_m = _normalise(sums / max(sums.sum(), 1e-12))
+                change = max(change, float(np.abs(new_m - m[i]).max()))
+                m[i] = new_m
+            lam = min(max(new_lam, 1e-9), 1 - 1e-9)
+            if change < self.tol:
+                break
+        return m, lam, iteration
+
+    @staticmethod
+    def _posterior(patterns: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], lam: float,
+                   active: Sequence[int]) -> np.ndarray:
+        log_odds = np.full(len(patterns), np.log2(lam / (1 - lam)))
+        for i in active:
+            column = patterns[:, i]
+            ratio = np.log2(m[i]) - np.log2(u[i])
+            log_odds += np.where(column >= 0, ratio[np.maximum(column, 0)], 0.0)
+        return 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -1000, 1000)))
+
+    # --- scoring ---------------------------------------------------------------------------
+
+    def _checked(self, need_m: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        if self.u_ is None or (need_m and self.m_ is None):
+            raise ModelError("the Fellegi–Sunter model is not fitted; call fit_u/fit_m first")
+        return (self.m_ or []), self.u_
+
+    def level_weights(self) -> list[np.ndarray]:
+        """log2(m/u) per comparison level."""
+        m, u = self._checked()
+        return [np.log2(mi) - np.log2(ui) for mi, ui in zip(m, u, strict=True)]
+
+    def predict(self, gammas: pl.DataFrame, tf: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Per pair: match_weight, match_probability and `mw_<comparison>` contributions.
+
+        `tf` has a `tf_<column>` column per term-frequency column (the frequency of the pair's
+        value); where a pair sits on a level with a tf column, u is replaced by it.
+        """
+        m, u = self._checked()
+        if self.prior_ is None:
+            raise ModelError("the model has no prior; call fit_prior first")
+        matrix = gamma_matrix(gammas, self.comparison_names)
+        contributions = np.zeros(matrix.shape, dtype=float)
+        for i, layout in enumerate(self.layouts):
+            column = matrix[:, i]
+            weights = np.log2(m[i]) - np.log2(u[i])
+            contribution = np.where(column >= 0, weights[np.maximum(column, 0)], 0.0)
+            for level, tf_column in enumerate(layout.tf_columns):
+                if tf_column is None or tf is None or f"tf_{tf_column}" not in tf.columns:
+                    continue
+                on_level = column == level
+                if not on_level.any():
+                    continue
+                freq = tf[f"tf_{tf_column}"].to_numpy()[on_level]
+                freq = np.where(np.isnan(freq), u[i][level], np.maximum(freq, PROBABILITY_FLOOR))
+                contribution[on_level] = np.log2(m[i][level]) - np.log2(freq)
+            contributions[:, i] = contribution
+        intercept = float(np.log2(self.prior_ / (1 - self.prior_)))
+        return scores_frame(contributions, self.comparison_names, intercept)
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        m, u = self._checked()
+        return json.dumps({
+            "type": "fellegi_sunter", "prior": self.prior_,
+            "comparisons": [{"name": lay.name, "labels": list(lay.labels),
+                             "tf_columns": list(lay.tf_columns), "m": mi.tolist(),
+                             "u": ui.tolist()}
+                            for lay, mi, ui in zip(self.layouts, m, u, strict=True)],
+            "training": self.sessions_,
+        }, indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> FellegiSunterModel:
+        try:
+            entries = data["comparisons"]
+            assert isinstance(entries, list)
+            layouts = [ComparisonLayout(e["name"], tuple(e["labels"]), tuple(e["tf_columns"]))
+                       for e in entries]
+            model = cls(layouts)
+            model.m_ = [np.asarray(e["m"], dtype=float) for e in entries]
+            model.u_ = [np.asarray(e["u"], dtype=float) for e in entries]
+            prior = data["prior"]
+            model.prior_ = float(prior) if isinstance(prior, int | float) else None
+        except (KeyError, TypeError, AssertionError) as exc:
+            raise ModelError(f"not a Fellegi–Sunter model file: {exc}") from None
+        return model
+
+    def describe(self) -> pl.DataFrame:
+        """One row per comparison level: label, m, u and the match weight in bits."""
+        m, u = self._checked()
+        rows = [{"comparison": lay.name, "level": k, "label": label, "m": float(mi[k]),
+                 "u": float(ui[k]), "weight": float(np.log2(mi[k] / ui[k]))}
+                for lay, mi, ui in zip(self.layouts, m, u, strict=True)
+                for k, label in enumerate(lay.labels)]
+        return pl.DataFrame(rows)
