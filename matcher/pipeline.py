@@ -109,13 +109,13 @@ class Linker:
         random_gammas = compare(prepared, random_pairs, self.comparisons)
         model.fit_u(gamma_array(random_gammas, self.comparisons))
         matrix = gamma_array(gammas, self.comparisons)
-        rule_of_pair = pairs["rule"].to_numpy()
         sessions = []
-        for index, rule in enumerate(self.rules):
+        for rule in self.rules:
             fixed = rule.conditions_on()
             held_out = frozenset(i for i, c in enumerate(self.comparisons)
                                  if set(c.primary) & fixed)
-            sessions.append(EMSession(rule.name, matrix[rule_of_pair == index], held_out))
+            inside = rule_holds(prepared, pairs, rule).to_numpy()
+            sessions.append(EMSession(rule.name, matrix[inside], held_out))
         model.fit_m(sessions)
         model.fit_prior(matrix, total_pairs)
         return model
@@ -177,6 +177,13 @@ class Linker:
 
 
 # --- helpers shared with the online matcher ---------------------------------------------------
+
+
+def rule_holds(prepared: pl.DataFrame, pairs: pl.DataFrame, rule: BlockingRule) -> pl.Series:
+    """Per pair: both records agree on every key of the rule (the rule would pair them)."""
+    keys = prepared.select(rule.key_expr().alias("key"))["key"]
+    left, right = keys.gather(pairs["idx_l"]), keys.gather(pairs["idx_r"])
+    return (left == right).fill_null(False)
 
 
 def add_term_frequencies(prepared: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -103,10 +103,11 @@ class FellegiSunterModel:
 
     def fit_m(self, sessions: Sequence[EMSession]) -> FellegiSunterModel:
         """m by EM, one session per blocking rule; a comparison's m is averaged over the
-        sessions that could learn it. Comparisons no session could learn keep the prior guess."""
+        sessions that could learn it, weighted by their pairs. Comparisons no session could learn keep the prior guess."""
         if self.u_ is None:
             raise ModelError("fit_u must run before fit_m")
         estimates: list[list[np.ndarray]] = [[] for _ in self.layouts]
+        weights: list[list[float]] = [[] for _ in self.layouts]
         self.sessions_ = []
         for session in sessions:
             active = [i for i in range(len(self.layouts)) if i not in session.held_out]
@@ -115,11 +116,13 @@ class FellegiSunterModel:
             m, lam, iterations = self._em(session.gammas, active)
             for i in active:
                 estimates[i].append(m[i])
+                weights[i].append(float(len(session.gammas)))
             self.sessions_.append({"rule": session.name, "pairs": len(session.gammas),
                                    "lambda": lam, "iterations": iterations,
                                    "learned": [self.layouts[i].name for i in active]})
-        self.m_ = [_normalise(np.mean(found, axis=0)) if found else _initial_m(len(lay.labels))
-                   for found, lay in zip(estimates, self.layouts, strict=True)]
+        self.m_ = [_normalise(np.average(found, axis=0, weights=w)) if found
+                   else _initial_m(len(lay.labels))
+                   for found, w, lay in zip(estimates, weights, self.layouts, strict=True)]
         return self
 
     def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int) -> FellegiSunterModel:

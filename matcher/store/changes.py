@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, insert, select, update
@@ -61,7 +62,8 @@ def _members(ctx: WriteContext, identity_ids: Iterable[str]) -> dict[str, list[s
         select(Record.record_id, Record.identity_id)
         .where(Record.identity_id.in_(list(out))).order_by(Record.record_id)
     ):
-        out[ident].append(rid)
+        if ident is not None:
+            out[ident].append(rid)
     return out
 
 
@@ -103,7 +105,7 @@ class Changes:
                 raise NotFoundError(f"'change_id' must name a merge or split; got {change_id!r}")
             return _view(change)
 
-    def list(self, *, status: str | None = "pending") -> list[ChangeView]:
+    def list_changes(self, *, status: str | None = "pending") -> list[ChangeView]:
         """Changes with a status (all when None), oldest first."""
         stmt = select(PendingChange).order_by(PendingChange.id)
         if status is not None:
@@ -143,8 +145,8 @@ class Changes:
             members = _members(ctx, [identity_id])[identity_id]
             strangers = sorted(set(leavers) - set(members))
             if not leavers or strangers:
-                raise StoreError(
-                    f"'record_ids' must be records of identity {identity_id}; got {strangers or leavers!r}")
+                raise StoreError(f"'record_ids' must be records of identity {identity_id}; "
+                                 f"got {strangers or leavers!r}")
             if len(leavers) == len(members):
                 raise StoreError("'record_ids' must leave at least one record behind; "
                                  f"got all {len(members)} records of {identity_id}")
@@ -208,7 +210,7 @@ class Changes:
         """Approve every pending change whose escalation period has passed (`auto_approved`)."""
         moment = now or utcnow()
         done = []
-        for change in self.list(status="pending"):
+        for change in self.list_changes(status="pending"):
             if change.due_at <= moment:
                 done.append(self._decide(change.id, actor=ESCALATION_ACTOR,
                                          note="escalation period passed", approve=True,
@@ -250,12 +252,12 @@ class Changes:
         members = _members(ctx, wanted)
         self._refuse_cannot_links(ctx, members)
         reps = [rids[0] for rids in members.values() if rids]
-        judgements = [
+        judgements: list[dict[str, Any]] = [
             {"record_id_l": pair_key(a, b)[0], "record_id_r": pair_key(a, b)[1],
              "decision": "match", "source": "merge", "actor": actor,
              "note": f"merge #{change.id} initiated by {change.initiated_by}", "active": True,
              "change_id": change.id, "created_at": ctx.now}
-            for a, b in zip(reps, reps[1:], strict=False)
+            for a, b in pairwise(reps)
         ]
         self._supersede(ctx, [(j["record_id_l"], j["record_id_r"]) for j in judgements])
         if judgements:
@@ -290,7 +292,7 @@ class Changes:
                 "created_at": ctx.now}
         pairs: list[tuple[tuple[str, str], str]] = [
             (pair_key(a, b), "non_match") for a in leavers for b in stayers]
-        pairs += [(pair_key(a, b), "match") for a, b in zip(leavers, leavers[1:], strict=False)]
+        pairs += [(pair_key(a, b), "match") for a, b in pairwise(leavers)]
         self._supersede(ctx, [p for p, _ in pairs])
         ctx.session.execute(insert(Judgement), [
             {"record_id_l": p[0], "record_id_r": p[1], "decision": d, **base} for p, d in pairs])

@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
@@ -45,7 +45,9 @@ def create_store_engine(url: str | Path, *, echo: bool = False) -> Engine:
     try:
         parsed = make_url(normalised)
     except ArgumentError as exc:
-        raise StoreError(f"'store' must be a database URL or a file path; got {str(url)!r}") from exc
+        raise StoreError(
+            f"'store' must be a database URL or a file path; got {str(url)!r}"
+        ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(normalised, in_memory=parsed.database in (None, "", ":memory:"),
@@ -107,7 +109,7 @@ def upgrade(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             if conn.execute(select(StoreState.id).where(StoreState.id == 1)).first() is None:
-                conn.execute(StoreState.__table__.insert().values(id=1, event_seq=0, change_seq=0))
+                conn.execute(insert(StoreState).values(id=1, event_seq=0, change_seq=0))
 
 
 @contextmanager

@@ -48,7 +48,7 @@ def plan_identities(
         if anchor is not None and rid not in anchor:
             continue
         overlap.setdefault(identity, Counter())[cluster_of[rid]] += 1
-    for identity, anchor in anchors.items():
+    for identity in anchors:
         if identity not in overlap:
             # All anchor records gone: fall back to the plain majority rule.
             counts: Counter[int] = Counter(

@@ -280,7 +280,7 @@ class ChangeLock(Base):
 
 
 class IdentityLineage(Base):
-    """How identities came from each other: `identity_id` was merged_into / split_from `related_id`."""
+    """Where identities came from: `identity_id` was merged_into / split_from `related_id`."""
 
     __tablename__ = "identity_lineage"
 

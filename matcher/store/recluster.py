@@ -216,8 +216,8 @@ def recluster(
     fresh = [cid for cid, ident in plan.cluster_identity.items() if ident is None]
     fresh_ids = new_identity_ids(len(fresh), lambda cands: _taken(ctx, cands))
     final: dict[int, str] = {}
-    for cid, ident in plan.cluster_identity.items():
-        final[cid] = ident if ident is not None else fresh_ids[fresh.index(cid)]
+    for cid, kept in plan.cluster_identity.items():
+        final[cid] = kept if kept is not None else fresh_ids[fresh.index(cid)]
     identity_of = {rid: final[cid] for cid, rids in clusters.items() for rid in rids}
     outcome = ReclusterOutcome(identity_of=identity_of,
                                identities_merged=dict(plan.merged_into))
@@ -417,25 +417,25 @@ def _reconcile_near_matches(
     to_create: list[dict[str, Any]] = []
     for key in wanted:
         row = desired[key]
-        item = existing.get(key)
+        found = existing.get(key)
         values = {"match_probability": row[2], "match_weight": row[3],
                   "possible_multiple_birth": row[4], "contributions": contributions[key]}
-        if item is None:
+        if found is None:
             to_create.append({"record_id_l": key[0], "record_id_r": key[1],
                               "state_l": state(key[0]), "state_r": state(key[1]),
                               "status": "open", "created_at": now, "updated_at": now, **values})
-        elif item.status == "obsolete":
+        elif found.status == "obsolete":
             for name, value in values.items():
-                setattr(item, name, value)
-            item.status, item.resolved_at, item.updated_at = "open", None, now
-            ctx.emit("near_match_created", states={item.state_l, item.state_r},
-                     near_match_id=item.id, record_id_l=key[0], record_id_r=key[1],
+                setattr(found, name, value)
+            found.status, found.resolved_at, found.updated_at = "open", None, now
+            ctx.emit("near_match_created", states={found.state_l, found.state_r},
+                     near_match_id=found.id, record_id_l=key[0], record_id_r=key[1],
                      match_probability=row[2])
             outcome.near_matches_created += 1
-        elif (item.match_probability, item.match_weight) != (row[2], row[3]):
+        elif (found.match_probability, found.match_weight) != (row[2], row[3]):
             for name, value in values.items():
-                setattr(item, name, value)
-            item.updated_at = now
+                setattr(found, name, value)
+            found.updated_at = now
     if to_create:
         ids = list(session.scalars(
             insert(NearMatch).returning(NearMatch.id, sort_by_parameter_order=True), to_create

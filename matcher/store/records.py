@@ -14,7 +14,7 @@ from matcher.store.models import Record
 
 CANONICAL_SCHEMA: dict[str, Any] = dict.fromkeys(CANONICAL_COLUMNS, pl.String)
 ERROR_SCHEMA: dict[str, Any] = {
-    "record_id": pl.String, "source": pl.Int64, "row": pl.Int64,
+    "record_id": pl.String, "source": pl.String, "row": pl.Int64,
     "field": pl.String, "reason": pl.String,
 }
 
@@ -44,9 +44,9 @@ def canonical_frame(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         if bad.height:
             errors.append(bad.select(
                 pl.col("record_id"),
-                (pl.col("source").cast(pl.Int64) if "source" in bad.columns
-                 else pl.lit(None, dtype=pl.Int64)).alias("source"),
-                pl.col("__row").cast(pl.Int64).alias("row"),
+                (pl.col("source").cast(pl.String) if "source" in bad.columns
+                 else pl.lit(None, dtype=pl.String)).alias("source"),
+                (pl.col("__row").cast(pl.Int64) + 1).alias("row"),
                 pl.lit(column).alias("field"),
                 pl.lit(f"'{column}' must be present; got None").alias("reason"),
             ))

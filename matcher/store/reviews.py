@@ -106,7 +106,8 @@ class Reviews:
         with db.read_session(self._store.engine) as session:
             item = session.get(NearMatch, near_match_id)
             if item is None:
-                raise NotFoundError(f"'near_match_id' must name a review item; got {near_match_id!r}")
+                raise NotFoundError(
+                    f"'near_match_id' must name a review item; got {near_match_id!r}")
             return _view(item)
 
     def judgements(self, record_id: str | None = None, *, active_only: bool = False

@@ -163,7 +163,9 @@ class IdentityStore:
             store._backend = store._backend_from(settings, model, preset)
         return store
 
-    def _backend_from(self, settings: Any, model: Any, preset: str | None) -> MatchingBackend | None:
+    def _backend_from(
+        self, settings: Any, model: Any, preset: str | None
+    ) -> MatchingBackend | None:
         saved_model = self.meta(META_MODEL)
         if model is not None:
             if settings is None:
@@ -294,7 +296,8 @@ class IdentityStore:
             records, errors = checked.records, checked.errors
         frame, shape_errors = canonical_frame(records)
         if shape_errors.height:
-            errors = pl.concat([errors, shape_errors.select(errors.columns)], how="vertical_relaxed")
+            errors = pl.concat([errors, shape_errors.select(errors.columns)],
+                               how="vertical_relaxed")
         hashes = content_hashes(frame)
         ids = frame["record_id"].to_list()
         result = LoadResult(rows=pl.DataFrame(), errors=errors)
