@@ -270,7 +270,8 @@ def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.Da
         right = frame[f"{column}_r"]
         missing = (left.is_null() | right.is_null()).to_numpy()
         scores = process.cpdist(left.fill_null("").to_list(), right.fill_null("").to_list(),
-                                scorer=SIMILARITY_SCORERS[metric], workers=-1)
+                                scorer=SIMILARITY_SCORERS[metric],
+                                workers=-1 if len(left) > 20_000 else 1)
         scores = np.asarray(scores, dtype=np.float32)
         series = pl.Series(similarity_column(column, metric), scores)
         new_columns.append(pl.when(pl.Series(missing)).then(None).otherwise(series)

@@ -10,6 +10,7 @@ work once per distinct name, never per pair.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 import polars as pl
 
@@ -85,6 +86,7 @@ def spanish_phonetic(folded: pl.Expr) -> pl.Expr:
     return null_if_blank(s)
 
 
+@cache
 def given_name_vocabulary() -> frozenset[str]:
     """Every known given name and nickname (the equivalence data file)."""
     groups = given_name_groups()
@@ -108,6 +110,7 @@ def fused_name_splits(words: Iterable[str], vocabulary: frozenset[str]) -> dict[
     return splits
 
 
+@cache
 def nickname_group_table() -> dict[str, str]:
     """name -> '|'-joined sorted groups, for a vectorised lookup."""
     grouped = (given_name_groups().group_by("name")

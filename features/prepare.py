@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from features.codes import normalise_country, normalise_flag, normalise_sex, normalise_us_state
@@ -62,15 +64,25 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
     `source` (input file index). `extra_fields` are preset evidence fields (addresses,
     postcodes, identifiers) folded as words.
     """
-    extra_fields = extra_fields or []
+    extra = tuple(extra_fields or ())
     present = set(records.columns)
     base = records.with_columns(
-        pl.lit(None, dtype=pl.String).alias(c) for c in (*CORE_FIELDS, *extra_fields)
+        pl.lit(None, dtype=pl.String).alias(c) for c in (*CORE_FIELDS, *extra)
         if c not in present)
     if "source" not in present:
         base = base.with_columns(pl.lit(0, dtype=pl.Int32).alias("source"))
+    step1 = base.select(_field_exprs(extra, tuple(date_formats)))
+    step2 = step1.with_columns(_split_fused(step1, "fn_text").alias("fn_text"))
+    out = step2.with_columns(_name_exprs()).with_columns(_derived_exprs()).with_columns(
+        _pair_key_expr())
+    return out.drop("ln1_text", "ln2_text", "lsid_raw", "fn_text")
 
-    step1 = base.select(
+
+@cache
+def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...]
+                 ) -> list[pl.Expr]:
+    """Per-field normalisation (built once: the lookup tables make these costly to build)."""
+    return [
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"),
         pl.col("record_id"),
         pl.col("source").cast(pl.Int32),
@@ -93,11 +105,14 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
         compact(join_particles(fold_text(pl.col("parent2_last_name")))).alias("p2ln"),
         fold_code(pl.col("local_student_id")).alias("lsid_raw"),
         *[fold_words(pl.col(c)).alias(f"x_{c}") for c in extra_fields],
-    )
-    step2 = step1.with_columns(_split_fused(step1, "fn_text").alias("fn_text"))
+    ]
+
+
+@cache
+def _name_exprs() -> list[pl.Expr]:
     ln1, ln2 = split_surnames(pl.col("ln1_text"), pl.col("ln2_text"))
     fn1 = pl.col("fn_text").str.split(" ").list.first()
-    out = step2.with_columns(
+    return [
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
         name_groups(fn1).alias("fn1_groups"),
@@ -110,7 +125,12 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
         ln1.alias("ln1"),
         ln2.alias("ln2"),
-    ).with_columns(
+    ]
+
+
+@cache
+def _derived_exprs() -> list[pl.Expr]:
+    return [
         surname_core(pl.col("ln1")).alias("ln1_core"),
         spanish_phonetic(pl.col("ln1")).alias("ln1_phon"),
         spanish_phonetic(pl.col("ln2")).alias("ln2_phon"),
@@ -120,14 +140,17 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
         is_placeholder_date(pl.col("dob")).alias("dob_weak"),
         month_day_key(pl.col("dob")).alias("dob_md"),
         null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
-    ).with_columns(
-        pl.when(pl.col("fn_phon") <= pl.col("ln1_phon"))
-        .then(pl.col("fn_phon") + "|" + pl.col("ln1_phon"))
-        .otherwise(pl.col("ln1_phon") + "|" + pl.col("fn_phon")).alias("name_pair"),
-    )
-    return out.drop("ln1_text", "ln2_text", "lsid_raw", "fn_text")
+    ]
 
 
+def _pair_key_expr() -> pl.Expr:
+    """Given and paternal surname sounds in sorted order: a first/last swap keeps the key."""
+    return (pl.when(pl.col("fn_phon") <= pl.col("ln1_phon"))
+            .then(pl.col("fn_phon") + "|" + pl.col("ln1_phon"))
+            .otherwise(pl.col("ln1_phon") + "|" + pl.col("fn_phon")).alias("name_pair"))
+
+
+@cache
 def _representatives() -> dict[str, str]:
     from features.names import nickname_group_table
 

@@ -1,0 +1,152 @@
+"""Online matching: an in-memory blocking index over stored records, for one record at a time.
+
+The index keeps the stored records' prepared features and, per blocking rule, a hash map from
+key to row positions. Matching a new record normalises it, looks its keys up, and scores the
+candidates with the same comparison and model code as the batch path. Term frequencies come
+from the indexed records, kept current on every add and remove.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+import polars as pl
+
+from matcher.pipeline import Linker
+from matcher.settings import Settings
+from models.base import MatchModel
+
+SCORE_COLUMNS = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
+
+
+class OnlineMatcher:
+    def __init__(self, settings: Settings, model: MatchModel) -> None:
+        self.linker = Linker(settings, model)
+        self.settings = settings
+        self._chunks: list[pl.DataFrame] = []
+        self._prepared: pl.DataFrame | None = None
+        self._live: list[bool] = []
+        self._row_of: dict[str, int] = {}
+        self._blocks: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.linker.rules]
+        self._tf_counts: dict[str, Counter[str]] = {c: Counter() for c in self.linker.tf_columns()}
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    # --- maintenance -----------------------------------------------------------------------
+
+    def _prepare(self, records: pl.DataFrame) -> pl.DataFrame:
+        prepared = self.linker.prepare(records)
+        return prepared.with_columns(self._index_tf(prepared))
+
+    def _index_tf(self, prepared: pl.DataFrame) -> list[pl.Series]:
+        """Term frequencies as seen by the index (this record counted once)."""
+        out = []
+        for column, counts in self._tf_counts.items():
+            total = sum(counts.values()) + 1
+            values = prepared[column].to_list()
+            freq = [float("nan") if v is None else (counts.get(v, 0) + 1) / total for v in values]
+            out.append(pl.Series(f"tf_{column}", freq, dtype=pl.Float64))
+        return out
+
+    def add(self, records: pl.DataFrame) -> None:
+        """Index canonical records; a record_id already indexed is replaced (an update)."""
+        if not len(records):
+            return
+        self.remove(records["record_id"].cast(pl.String).to_list())
+        prepared = self._prepare(records)
+        start = len(self._live)
+        self._chunks.append(prepared.with_columns(
+            (pl.col("idx") + start).cast(pl.UInt32).alias("idx")))
+        self._prepared = None
+        self._live.extend([True] * len(prepared))
+        for offset, record_id in enumerate(prepared["record_id"].to_list()):
+            self._row_of[record_id] = start + offset
+        for rule, blocks in zip(self.linker.rules, self._blocks, strict=True):
+            keys = prepared.select(rule.key_expr().alias("k"))["k"].to_list()
+            for offset, key in enumerate(keys):
+                if key is not None:
+                    blocks[key].append(start + offset)
+        for column, counts in self._tf_counts.items():
+            counts.update(v for v in prepared[column].to_list() if v is not None)
+
+    def remove(self, record_ids: Iterable[str]) -> None:
+        """Drop records from the index (their rows stay as tombstones)."""
+        rows = [self._row_of.pop(r) for r in record_ids if r in self._row_of]
+        if not rows:
+            return
+        prepared = self._frame()
+        for row in rows:
+            self._live[row] = False
+        gone = prepared[rows]
+        for rule, blocks in zip(self.linker.rules, self._blocks, strict=True):
+            keys = gone.select(rule.key_expr().alias("k"))["k"].to_list()
+            for row, key in zip(rows, keys, strict=True):
+                if key is not None and row in blocks.get(key, []):
+                    blocks[key].remove(row)
+        for column, counts in self._tf_counts.items():
+            for value in gone[column].to_list():
+                if value is not None:
+                    counts[value] -= 1
+
+    def _frame(self) -> pl.DataFrame:
+        if self._prepared is None:
+            self._prepared = (pl.concat(self._chunks, how="vertical_relaxed") if self._chunks
+                              else pl.DataFrame())
+            self._chunks = [self._prepared] if self._chunks else []
+        return self._prepared
+
+    def memory_bytes(self) -> int:
+        """Approximate memory of the index: features plus block maps."""
+        features = int(self._frame().estimated_size()) if self._chunks else 0
+        blocks = sum(64 + 8 * len(rows) for b in self._blocks for rows in b.values())
+        return features + blocks + 100 * len(self._row_of)
+
+    # --- matching --------------------------------------------------------------------------
+
+    def candidates(self, prepared: pl.DataFrame) -> pl.DataFrame:
+        """(idx_l into `prepared`, idx_r into the index) for every rule, each pair once."""
+        cap = self.settings.max_block_size
+        left: list[int] = []
+        right: list[int] = []
+        own = [self._row_of.get(r, -1) for r in prepared["record_id"].to_list()]
+        for rule, blocks in zip(self.linker.rules, self._blocks, strict=True):
+            keys = prepared.select(rule.key_expr().alias("k"))["k"].to_list()
+            for i, key in enumerate(keys):
+                rows = blocks.get(key) if key is not None else None
+                if not rows or len(rows) > cap:
+                    continue
+                left.extend([i] * len(rows))
+                right.extend(rows)
+        if not left:
+            return pl.DataFrame(schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
+        pairs = np.unique(np.column_stack([left, right]), axis=0)
+        keep = pairs[:, 1] != np.asarray(own)[pairs[:, 0]]
+        return pl.DataFrame({"idx_l": pairs[keep, 0].astype(np.uint32),
+                             "idx_r": pairs[keep, 1].astype(np.uint32)})
+
+    def match(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Score canonical records against everything indexed (never against themselves).
+
+        Columns: record_id_l (the given record), record_id_r (indexed), match_weight,
+        match_probability, `mw_<comparison>`, possible_multiple_birth.
+        """
+        prepared = self._prepare(records)
+        pairs = self.candidates(prepared) if self._chunks else pl.DataFrame(
+            schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
+        contribution_columns = [f"mw_{c.name}" for c in self.linker.comparisons]
+        if not len(pairs):
+            return pl.DataFrame(schema={
+                **{c: pl.String for c in SCORE_COLUMNS[:2]},
+                **{c: pl.Float64 for c in SCORE_COLUMNS[2:] + contribution_columns},
+                "possible_multiple_birth": pl.Boolean})
+        index = self._frame()
+        gammas = self.linker.compare(prepared, pairs, right=index)
+        scores = self.linker.score(gammas)
+        return pl.concat([
+            pl.DataFrame({"record_id_l": prepared["record_id"].gather(pairs["idx_l"]),
+                          "record_id_r": index["record_id"].gather(pairs["idx_r"])}),
+            scores, gammas.select("possible_multiple_birth")], how="horizontal").select(
+            *SCORE_COLUMNS, *contribution_columns, "possible_multiple_birth")
