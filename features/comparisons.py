@@ -22,13 +22,16 @@ from features.predicates import (
     AllNull,
     Always,
     AnyNull,
+    BothAtLeast,
     DayMonthSwap,
     Equal,
     GenderVariant,
     IsTrue,
     ListOverlap,
     Not,
+    OneSideShort,
     Predicate,
+    Prefix,
     Row,
     Similar,
     Subset,
@@ -51,6 +54,10 @@ class Level:
     """The level says the given names belong to different people (used by the twin guard)."""
     same_family: bool = False
     """The level says the surnames agree as a family's do (used by the twin guard)."""
+    gendered: bool = False
+    """Male and female forms of one name: twins only if the sexes differ too."""
+    same_name: bool = False
+    """The level says the given names are one name (exact, nickname, compound part, swap)."""
 
 
 @dataclass(frozen=True)
@@ -107,15 +114,21 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
                           ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
     swapped = both(Equal("fn1", "ln1"), Equal("ln1", "fn1"))
+    compound_conflict = both(Equal("fn_head"), BothAtLeast("fn_nparts", 2))
     return Comparison(name, "given_name", AnyNull(("fn",)), (
-        Level("exact", Equal("fn"), tf_column="fn"),
-        Level("nickname or equivalent form", ListOverlap("fn1_groups")),
-        Level("compound name part", Subset("fn_parts")),
-        Level("first and last name swapped", swapped),
-        Level("male/female form of one name", GenderVariant("fn1"), different_name=True),
-        Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high)),
-        Level(f"jaro-winkler >= {low}", Similar("fn", "jaro_winkler", low),
+        Level("exact", Equal("fn"), tf_column="fn", same_name=True),
+        Level("nickname or equivalent form", ListOverlap("fn1_groups"), same_name=True),
+        Level("compound name part", Subset("fn_parts"), same_name=True),
+        Level("first and last name swapped", swapped, same_name=True),
+        Level("compound names differ in the second name", compound_conflict,
               different_name=True),
+        Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
+              gendered=True),
+        Level("initial agrees", both(OneSideShort("fn"), Equal("fn_initial"))),
+        Level("one name begins the other", Prefix("fn", 3)),
+        Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high)),
+        Level(f"jaro-winkler >= {low}", Similar("fn", "jaro_winkler", low)),
+        Level("only an initial, another letter", OneSideShort("fn")),
         Level("different", Always(), different_name=True),
     ), primary=("fn",))
 

@@ -27,6 +27,17 @@ def _pad(expr: pl.Expr, width: int) -> pl.Expr:
     return expr.str.zfill(width)
 
 
+OCR_DIGITS = {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
+              "Z": "2", "z": "2", "E": "3", "A": "4", "S": "5", "s": "5", "G": "6", "b": "6",
+              "T": "7", "B": "8", "g": "9", "q": "9"}
+"""Letters a scanner reads in place of digits."""
+
+
+def repair_ocr_digits(raw: pl.Expr) -> pl.Expr:
+    """'2005O9O7' -> '20050907': letters that OCR confuses with digits, in digit fields."""
+    return raw.str.replace_many(list(OCR_DIGITS), list(OCR_DIGITS.values()))
+
+
 def date_digits(raw: pl.Expr, formats: tuple[str, ...] = DEFAULT_DATE_FORMATS) -> pl.Expr:
     """'2014-03-11', '20140311' or '03/11/2014' -> '20140311'; other shapes -> null.
 

@@ -230,6 +230,78 @@ class GenderVariant:
 
 
 @dataclass(frozen=True)
+class BothAtLeast:
+    """A numeric column is at least `value` on both sides."""
+
+    col: str
+    value: int
+
+    def expr(self) -> pl.Expr:
+        return ((pl.col(f"{self.col}_l") >= self.value)
+                & (pl.col(f"{self.col}_r") >= self.value)).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.col]
+        return a is not None and b is not None and a >= self.value and b >= self.value
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
+class OneSideShort:
+    """At least one side's string is at most `length` characters (a bare initial)."""
+
+    col: str
+    length: int = 1
+
+    def expr(self) -> pl.Expr:
+        return ((pl.col(f"{self.col}_l").str.len_chars() <= self.length)
+                | (pl.col(f"{self.col}_r").str.len_chars() <= self.length)).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.col]
+        return (a is not None and len(a) <= self.length) or (
+            b is not None and len(b) <= self.length)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """The shorter value (at least `min_length` long) begins the longer one (JENN, JENNIFER)."""
+
+    col: str
+    min_length: int = 3
+
+    def expr(self) -> pl.Expr:
+        left, right = pl.col(f"{self.col}_l"), pl.col(f"{self.col}_r")
+        left_in = (left.str.len_chars() >= self.min_length) & right.str.starts_with(left)
+        right_in = (right.str.len_chars() >= self.min_length) & left.str.starts_with(right)
+        return (left_in | right_in).fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        a, b = left[self.col], right[self.col]
+        if a is None or b is None:
+            return False
+        return ((len(a) >= self.min_length and b.startswith(a))
+                or (len(b) >= self.min_length and a.startswith(b)))
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.col}
+
+
+@dataclass(frozen=True)
 class DayMonthSwap:
     """Same year, day and month exchanged (and not the same number)."""
 

@@ -13,6 +13,7 @@ from features.codes import normalise_country, normalise_flag, normalise_sex, nor
 from features.dates import (
     DEFAULT_DATE_FORMATS,
     date_digits,
+    repair_ocr_digits,
     date_day,
     date_month,
     date_year,
@@ -30,7 +31,14 @@ from features.names import (
     split_surnames,
     surname_core,
 )
-from features.text import compact, fold_code, fold_text, fold_words, null_if_blank
+from features.text import (
+    compact,
+    drop_placeholder_names,
+    fold_code,
+    fold_text,
+    fold_words,
+    null_if_blank,
+)
 
 CORE_FIELDS = ("first_name", "middle_name", "last_name_1", "last_name_2", "sex", "birth_date",
                "multiple_birth_flag", "birth_city", "birth_state", "birth_country",
@@ -39,7 +47,11 @@ CORE_FIELDS = ("first_name", "middle_name", "last_name_1", "last_name_2", "sex",
 
 
 def _given_name_text(raw: pl.Expr) -> pl.Expr:
-    return expand_abbreviations(fold_text(raw))
+    return expand_abbreviations(drop_placeholder_names(fold_text(raw)))
+
+
+def _name_text(raw: pl.Expr) -> pl.Expr:
+    return drop_placeholder_names(fold_text(raw))
 
 
 def _split_fused(frame: pl.DataFrame, column: str) -> pl.Expr:
@@ -57,7 +69,8 @@ def _tokens_without_initials(text: pl.Expr) -> pl.Expr:
 
 
 def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
-            date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS) -> pl.DataFrame:
+            date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
+            ocr_digits: bool = False) -> pl.DataFrame:
     """Normalised features for every record, one row per input row, in the same order.
 
     `records` holds canonical string columns (missing ones are treated as null) and optionally
@@ -71,7 +84,7 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
         if c not in present)
     if "source" not in present:
         base = base.with_columns(pl.lit(0, dtype=pl.Int32).alias("source"))
-    step1 = base.select(_field_exprs(extra, tuple(date_formats)))
+    step1 = base.select(_field_exprs(extra, tuple(date_formats), ocr_digits))
     step2 = step1.with_columns(_split_fused(step1, "fn_text").alias("fn_text"))
     out = step2.with_columns(_name_exprs()).with_columns(_derived_exprs()).with_columns(
         _pair_key_expr())
@@ -79,8 +92,8 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
 
 
 @cache
-def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...]
-                 ) -> list[pl.Expr]:
+def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
+                 ocr_digits: bool) -> list[pl.Expr]:
     """Per-field normalisation (built once: the lookup tables make these costly to build)."""
     return [
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"),
@@ -88,11 +101,12 @@ def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...]
         pl.col("source").cast(pl.Int32),
         fold_code(pl.col("state")).alias("state"),
         _given_name_text(pl.col("first_name")).alias("fn_text"),
-        fold_text(pl.col("middle_name")).alias("mn"),
-        join_particles(fold_text(pl.col("last_name_1"))).alias("ln1_text"),
-        join_particles(fold_text(pl.col("last_name_2"))).alias("ln2_text"),
+        _name_text(pl.col("middle_name")).alias("mn"),
+        join_particles(_name_text(pl.col("last_name_1"))).alias("ln1_text"),
+        join_particles(_name_text(pl.col("last_name_2"))).alias("ln2_text"),
         normalise_sex(pl.col("sex")).alias("sex"),
-        date_digits(pl.col("birth_date"), date_formats).alias("dob"),
+        date_digits(repair_ocr_digits(pl.col("birth_date")) if ocr_digits
+                    else pl.col("birth_date"), date_formats).alias("dob"),
         normalise_flag(pl.col("multiple_birth_flag")).alias("mbf"),
         fold_text(pl.col("birth_city")).alias("bcity"),
         normalise_us_state(pl.col("birth_state")).alias("bstate"),
@@ -123,6 +137,7 @@ def _name_exprs() -> list[pl.Expr]:
             _representatives(), default=pl.element(), return_dtype=pl.String))
         .alias("fn_parts"),
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
+        pl.col("fn_text").str.slice(0, 1).alias("fn_initial"),
         ln1.alias("ln1"),
         ln2.alias("ln2"),
     ]
@@ -132,6 +147,8 @@ def _name_exprs() -> list[pl.Expr]:
 def _derived_exprs() -> list[pl.Expr]:
     return [
         surname_core(pl.col("ln1")).alias("ln1_core"),
+        pl.col("fn_parts").list.first().alias("fn_head"),
+        pl.col("fn_parts").list.len().cast(pl.Int32).alias("fn_nparts"),
         spanish_phonetic(pl.col("ln1")).alias("ln1_phon"),
         spanish_phonetic(pl.col("ln2")).alias("ln2_phon"),
         date_year(pl.col("dob")).alias("dob_y"),

@@ -16,8 +16,35 @@ def _read(name: str) -> pl.DataFrame:
 
 @cache
 def given_name_groups() -> pl.DataFrame:
-    """`name, group`: a given name or nickname and an equivalence group it belongs to."""
-    return _read("given_names.csv").select("name", "group").unique()
+    """`name, group`: a given name or nickname and an equivalence group it belongs to.
+
+    Our own Spanish and English table, joined with the public English nickname list of the
+    `nicknames` package (each formal name is a group of itself and its nicknames).
+    """
+    ours = _read("given_names.csv").select("name", "group")
+    return pl.concat([ours, english_nickname_groups()]).unique().sort("group", "name")
+
+
+@cache
+def english_nickname_groups() -> pl.DataFrame:
+    """`name, group` rows from the `nicknames` package's `names.csv` (name1 has_nickname name2)."""
+    path = resources.files("nicknames") / "names.csv"
+    with resources.as_file(path) as real:
+        frame = pl.read_csv(real, infer_schema=False)
+    pairs = frame.filter(pl.col("relationship") == "has_nickname").select(
+        pl.col("name2").str.to_uppercase().alias("name"),
+        pl.col("name1").str.to_uppercase().alias("group"))
+    selves = pairs.select(pl.col("group").alias("name"), pl.col("group")).unique()
+    both = pl.concat([pairs, selves])
+    return both.filter(pl.col("name").str.contains(r"^[A-Z]+$")
+                       & pl.col("group").str.contains(r"^[A-Z]+$"))
+
+
+@cache
+def placeholder_name_pattern() -> str:
+    """One regex matching folded placeholder names ('BABY GIRL', 'UNKNOWN', 'SENORA')."""
+    patterns = _read("placeholder_names.csv")["pattern"].to_list()
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 @cache

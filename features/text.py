@@ -76,3 +76,11 @@ def compact(expr: pl.Expr) -> pl.Expr:
 def tokens(expr: pl.Expr) -> pl.Expr:
     """Split folded text into a list of words (null stays null)."""
     return expr.str.split(" ")
+
+
+def drop_placeholder_names(folded: pl.Expr) -> pl.Expr:
+    """Placeholder names systems write when the real one is unknown ('BABY GIRL', 'UNKNOWN',
+    'NFN', 'SENORA', 'HIJO') are missing values, not names."""
+    from features.reference_data import placeholder_name_pattern
+
+    return pl.when(folded.str.contains(placeholder_name_pattern())).then(None).otherwise(folded)

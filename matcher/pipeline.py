@@ -82,7 +82,8 @@ class Linker:
 
     def prepare(self, records: pl.DataFrame) -> pl.DataFrame:
         """Normalised features plus each record's term frequencies (`tf_<column>`)."""
-        prepared = prepare(records, self.extra_fields, self.settings.date_formats)
+        prepared = prepare(records, self.extra_fields, self.settings.date_formats,
+                           self.settings.ocr_digits)
         return add_term_frequencies(prepared, self.tf_columns())
 
     def compare(self, left: pl.DataFrame, pairs: pl.DataFrame,
@@ -226,6 +227,8 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
               mbf_r: pl.Series) -> pl.Series:
     """Same birth date and family, clearly different given names: possibly twins or triplets.
 
+    Male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
+    do not agree: with the same recorded sex the difference is a typo.
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     """
@@ -236,15 +239,19 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
     given, dob, surname = (by_kind[k] for k in needed)
     different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
     family = [i for i, lvl in enumerate(surname.levels) if lvl.same_family]
-    not_same_name = [i for i, lvl in enumerate(given.levels) if i > 1]
+    not_same_name = [i for i, lvl in enumerate(given.levels) if not lvl.same_name]
     same_birth = pl.col(dob.gamma_column) == 0
     same_family = pl.col(surname.gamma_column).is_in(family)
     flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
     identifier_agrees = pl.any_horizontal(
         [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
          for c in comparisons if c.identifier] or [pl.lit(False)])
+    gendered = [i for i, lvl in enumerate(given.levels) if lvl.gendered]
+    sex = next((c for c in comparisons if c.primary == ("sex",)), None)
+    same_sex_variant = (pl.col(given.gamma_column).is_in(gendered)
+                        & (pl.col(sex.gamma_column) == 0) if sex is not None else pl.lit(False))
     expr = (same_birth & same_family & ~identifier_agrees
-            & (pl.col(given.gamma_column).is_in(different)
+            & ((pl.col(given.gamma_column).is_in(different) & ~same_sex_variant)
                | (pl.lit(flagged_birth) & pl.col(given.gamma_column).is_in(not_same_name))))
     return gammas.select(expr.fill_null(False).alias("possible_multiple_birth")).to_series()
 

@@ -75,6 +75,8 @@ class Settings(_Frozen):
     required: tuple[str, ...] = ("record_id",)
     date_formats: tuple[str, ...] = ("iso", "yyyymmdd", "mm/dd/yyyy")
     invalid_date: Literal["reject", "keep"] = "reject"
+    ocr_digits: bool = False
+    """Dates come from scanned forms: read letters OCR confuses with digits as those digits."""
     reject_absurd: bool = True
     comparisons: tuple[ComparisonSpec, ...]
     blocking_rules: tuple[BlockingRuleSpec, ...]
