@@ -54,18 +54,28 @@ def _name_text(raw: pl.Expr) -> pl.Expr:
     return drop_placeholder_names(fold_text(raw))
 
 
-def _split_fused(frame: pl.DataFrame, column: str) -> pl.Expr:
-    """Split fused compounds ('JUANCARLOS') using the vocabulary plus the data's own names."""
-    words = frame.select(pl.col(column).str.split(" ").explode().drop_nulls().unique())
-    vocabulary = given_name_vocabulary()
-    table = fused_name_splits(words.to_series().to_list(), vocabulary)
-    if not table:
-        return pl.col(column)
-    return pl.col(column).str.split(" ").list.eval(pl.element().replace(table)).list.join(" ")
+def _fused_split_table(words: pl.Series) -> dict[str, str]:
+    """Split fused compounds ('JUANCARLOS') using the given-name vocabulary."""
+    distinct = words.str.split(" ").explode().drop_nulls().unique().to_list()
+    return fused_name_splits(distinct, given_name_vocabulary())
 
 
 def _tokens_without_initials(text: pl.Expr) -> pl.Expr:
     return text.str.split(" ").list.eval(pl.element().filter(pl.element().str.len_chars() > 1))
+
+
+def by_value(frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Evaluate expressions once per distinct combination of `inputs` and join them back.
+
+    Names, dates and places repeat a lot, so normalising distinct values is many times cheaper
+    than normalising every row; the result is the same row for row.
+    """
+    keys = [f"_key{i}" for i in range(len(inputs))]
+    renamed = [pl.col(c).alias(k) for c, k in zip(inputs, keys, strict=True)]
+    computed = frame.select(inputs).unique().select(*renamed, *exprs)
+    return (frame.select(renamed)
+            .join(computed, on=keys, how="left", nulls_equal=True, maintain_order="left")
+            .drop(keys))
 
 
 def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
@@ -84,79 +94,101 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
         if c not in present)
     if "source" not in present:
         base = base.with_columns(pl.lit(0, dtype=pl.Int32).alias("source"))
-    step1 = base.select(_field_exprs(extra, tuple(date_formats), ocr_digits))
-    step2 = step1.with_columns(_split_fused(step1, "fn_text").alias("fn_text"))
-    out = step2.with_columns(_name_exprs()).with_columns(_derived_exprs()).with_columns(
-        _pair_key_expr())
+    base = base.with_columns(pl.col(c).cast(pl.String) for c in (*CORE_FIELDS, *extra))
+    fields = _field_exprs(extra, tuple(date_formats), ocr_digits)
+    parts = [base.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"),
+                         pl.col("record_id").cast(pl.String),
+                         pl.col("source").cast(pl.Int32))]
+    parts += [by_value(base, [column], [expr]) for column, expr in fields]
+    step1 = pl.concat(parts, how="horizontal")
+    splits = _fused_split_table(step1["fn_text"])
+    if splits:
+        step1 = step1.with_columns(pl.col("fn_text").str.split(" ").list.eval(
+            pl.element().replace(splits)).list.join(" "))
+    given = by_value(step1, ["fn_text"], _given_name_exprs())
+    surnames = by_value(step1, ["ln1_text", "ln2_text"], _surname_exprs())
+    step2 = pl.concat([step1, given, surnames], how="horizontal")
+    derived = pl.concat([
+        by_value(step2, ["ln1"], [surname_core(pl.col("ln1")).alias("ln1_core"),
+                                  spanish_phonetic(pl.col("ln1")).alias("ln1_phon")]),
+        by_value(step2, ["ln2"], [spanish_phonetic(pl.col("ln2")).alias("ln2_phon")]),
+        by_value(step2, ["dob"], _date_exprs()),
+    ], how="horizontal")
+    out = pl.concat([step2, derived], how="horizontal").with_columns(
+        pl.col("mn").str.slice(0, 1).alias("mn_initial"),
+        null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
+    ).with_columns(_pair_key_expr())
     return out.drop("ln1_text", "ln2_text", "lsid_raw", "fn_text")
 
 
 @cache
 def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
-                 ocr_digits: bool) -> list[pl.Expr]:
-    """Per-field normalisation (built once: the lookup tables make these costly to build)."""
+                 ocr_digits: bool) -> list[tuple[str, pl.Expr]]:
+    """Per-field normalisation as (input column, expression); built once, since the lookup
+    tables make these costly to build."""
+    date = (repair_ocr_digits(pl.col("birth_date")) if ocr_digits else pl.col("birth_date"))
     return [
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"),
-        pl.col("record_id"),
-        pl.col("source").cast(pl.Int32),
-        fold_code(pl.col("state")).alias("state"),
-        _given_name_text(pl.col("first_name")).alias("fn_text"),
-        _name_text(pl.col("middle_name")).alias("mn"),
-        join_particles(_name_text(pl.col("last_name_1"))).alias("ln1_text"),
-        join_particles(_name_text(pl.col("last_name_2"))).alias("ln2_text"),
-        normalise_sex(pl.col("sex")).alias("sex"),
-        date_digits(repair_ocr_digits(pl.col("birth_date")) if ocr_digits
-                    else pl.col("birth_date"), date_formats).alias("dob"),
-        normalise_flag(pl.col("multiple_birth_flag")).alias("mbf"),
-        fold_text(pl.col("birth_city")).alias("bcity"),
-        normalise_us_state(pl.col("birth_state")).alias("bstate"),
-        normalise_country(pl.col("birth_country")).alias("bcountry"),
-        name_representative(fold_text(pl.col("parent1_first_name")).str.split(" ").list.first()
-                            ).alias("p1fn"),
-        compact(join_particles(fold_text(pl.col("parent1_last_name")))).alias("p1ln"),
-        name_representative(fold_text(pl.col("parent2_first_name")).str.split(" ").list.first()
-                            ).alias("p2fn"),
-        compact(join_particles(fold_text(pl.col("parent2_last_name")))).alias("p2ln"),
-        fold_code(pl.col("local_student_id")).alias("lsid_raw"),
-        *[fold_words(pl.col(c)).alias(f"x_{c}") for c in extra_fields],
+        ("state", fold_code(pl.col("state")).alias("state")),
+        ("first_name", _given_name_text(pl.col("first_name")).alias("fn_text")),
+        ("middle_name", _name_text(pl.col("middle_name")).alias("mn")),
+        ("last_name_1", join_particles(_name_text(pl.col("last_name_1"))).alias("ln1_text")),
+        ("last_name_2", join_particles(_name_text(pl.col("last_name_2"))).alias("ln2_text")),
+        ("sex", normalise_sex(pl.col("sex")).alias("sex")),
+        ("birth_date", date_digits(date, date_formats).alias("dob")),
+        ("multiple_birth_flag", normalise_flag(pl.col("multiple_birth_flag")).alias("mbf")),
+        ("birth_city", fold_text(pl.col("birth_city")).alias("bcity")),
+        ("birth_state", normalise_us_state(pl.col("birth_state")).alias("bstate")),
+        ("birth_country", normalise_country(pl.col("birth_country")).alias("bcountry")),
+        ("parent1_first_name", _parent_first_name(pl.col("parent1_first_name")).alias("p1fn")),
+        ("parent1_last_name", _parent_last_name(pl.col("parent1_last_name")).alias("p1ln")),
+        ("parent2_first_name", _parent_first_name(pl.col("parent2_first_name")).alias("p2fn")),
+        ("parent2_last_name", _parent_last_name(pl.col("parent2_last_name")).alias("p2ln")),
+        ("local_student_id", fold_code(pl.col("local_student_id")).alias("lsid_raw")),
+        *[(c, fold_words(pl.col(c)).alias(f"x_{c}")) for c in extra_fields],
     ]
 
 
+def _parent_first_name(raw: pl.Expr) -> pl.Expr:
+    return name_representative(_name_text(raw).str.split(" ").list.first())
+
+
+def _parent_last_name(raw: pl.Expr) -> pl.Expr:
+    return compact(join_particles(_name_text(raw)))
+
+
 @cache
-def _name_exprs() -> list[pl.Expr]:
-    ln1, ln2 = split_surnames(pl.col("ln1_text"), pl.col("ln2_text"))
+def _given_name_exprs() -> list[pl.Expr]:
+    """Everything derived from the folded given name (evaluated per distinct name)."""
     fn1 = pl.col("fn_text").str.split(" ").list.first()
+    parts = _tokens_without_initials(pl.col("fn_text")).list.eval(pl.element().replace(
+        _representatives()))
     return [
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
         name_groups(fn1).alias("fn1_groups"),
         name_representative(fn1).alias("fn_canon"),
         spanish_phonetic(fn1).alias("fn_phon"),
-        _tokens_without_initials(pl.col("fn_text"))
-        .list.eval(pl.element().replace_strict(
-            _representatives(), default=pl.element(), return_dtype=pl.String))
-        .alias("fn_parts"),
-        pl.col("mn").str.slice(0, 1).alias("mn_initial"),
+        parts.alias("fn_parts"),
+        parts.list.first().alias("fn_head"),
+        parts.list.len().cast(pl.Int32).alias("fn_nparts"),
         pl.col("fn_text").str.slice(0, 1).alias("fn_initial"),
-        ln1.alias("ln1"),
-        ln2.alias("ln2"),
     ]
 
 
 @cache
-def _derived_exprs() -> list[pl.Expr]:
+def _surname_exprs() -> list[pl.Expr]:
+    ln1, ln2 = split_surnames(pl.col("ln1_text"), pl.col("ln2_text"))
+    return [ln1.alias("ln1"), ln2.alias("ln2")]
+
+
+@cache
+def _date_exprs() -> list[pl.Expr]:
     return [
-        surname_core(pl.col("ln1")).alias("ln1_core"),
-        pl.col("fn_parts").list.first().alias("fn_head"),
-        pl.col("fn_parts").list.len().cast(pl.Int32).alias("fn_nparts"),
-        spanish_phonetic(pl.col("ln1")).alias("ln1_phon"),
-        spanish_phonetic(pl.col("ln2")).alias("ln2_phon"),
         date_year(pl.col("dob")).alias("dob_y"),
         date_month(pl.col("dob")).alias("dob_m"),
         date_day(pl.col("dob")).alias("dob_d"),
         is_placeholder_date(pl.col("dob")).alias("dob_weak"),
         month_day_key(pl.col("dob")).alias("dob_md"),
-        null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
     ]
 
 
