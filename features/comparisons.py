@@ -52,8 +52,6 @@ class Level:
     tf_column: str | None = None
     different_name: bool = False
     """The level says the given names belong to different people (used by the twin guard)."""
-    same_family: bool = False
-    """The level says the surnames agree as a family's do (used by the twin guard)."""
     gendered: bool = False
     """Male and female forms of one name: twins only if the sexes differ too."""
     same_name: bool = False
@@ -68,6 +66,8 @@ class Comparison:
     levels: tuple[Level, ...]
     identifier: bool = False
     """Exact agreement identifies one person (a national id): it lifts the twin guard."""
+    family_level: bool = False
+    """Agreement is shared by siblings (parents, birth place): it cannot tell them apart."""
     extra_columns: tuple[str, ...] = field(default=())
     primary: tuple[str, ...] = field(default=())
     """The prepared columns this comparison is about; a blocking rule on them conditions it."""
@@ -114,16 +114,20 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
                           ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
     swapped = both(Equal("fn1", "ln1"), Equal("ln1", "fn1"))
-    compound_conflict = both(Equal("fn_head"), BothAtLeast("fn_nparts", 2))
+    same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
+    compound_conflict = both(BothAtLeast("fn_nparts", 2), Not(Equal("fn_rest")),
+                             same_first_part)
     return Comparison(name, "given_name", AnyNull(("fn",)), (
         Level("exact", Equal("fn"), tf_column="fn", same_name=True),
-        Level("nickname or equivalent form", ListOverlap("fn1_groups"), same_name=True),
-        Level("compound name part", Subset("fn_parts"), same_name=True),
-        Level("first and last name swapped", swapped, same_name=True),
         Level("compound names differ in the second name", compound_conflict,
               different_name=True),
         Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
               gendered=True),
+        Level("nickname or equivalent form", ListOverlap("fn1_groups"), same_name=True),
+        Level("compound name part", Subset("fn_parts"), same_name=True),
+        Level("first and last name swapped", swapped, same_name=True),
+        Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
+              different_name=True),
         Level("initial agrees", both(OneSideShort("fn"), Equal("fn_initial"))),
         Level("one name begins the other", Prefix("fn", 3)),
         Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high)),
@@ -148,16 +152,12 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
     high, low = thresholds[0], thresholds[-1]
     second_missing = either(AnyNull(("ln2",)))
     return Comparison(name, "surname", AnyNull(("ln1",)), (
-        Level("both surnames exact", both(Equal("ln1"), Equal("ln2")), tf_column="ln1",
-              same_family=True),
+        Level("both surnames exact", both(Equal("ln1"), Equal("ln2")), tf_column="ln1"),
         Level("first surname exact, second missing on one side",
-              both(Equal("ln1"), second_missing), tf_column="ln1",
-              same_family=True),
+              both(Equal("ln1"), second_missing), tf_column="ln1"),
         Level("surnames swapped", both(Equal("ln1", "ln2"), Equal("ln2", "ln1")),
-              tf_column="ln1",
-              same_family=True),
-        Level("first surname exact, second differs", Equal("ln1"), tf_column="ln1",
-              same_family=True),
+              tf_column="ln1"),
+        Level("first surname exact, second differs", Equal("ln1"), tf_column="ln1"),
         Level("one surname shared", either(Equal("ln1", "ln2"), Equal("ln2", "ln1"),
                                            Equal("ln1_core"))),
         Level("first and last name swapped", both(Equal("ln1", "fn1"), Equal("fn1", "ln1"))),
@@ -200,17 +200,17 @@ def string_comparison(name: str, column: str, thresholds: Sequence[float] = (0.9
 
 
 def parents_comparison(name: str = "parents") -> Comparison:
-    cols = ("p1fn", "p1ln", "p2fn", "p2ln")
-    full = either(
-        both(Equal("p1fn"), Equal("p1ln")), both(Equal("p2fn"), Equal("p2ln")),
-        both(Equal("p1fn", "p2fn"), Equal("p1ln", "p2ln")),
-        both(Equal("p2fn", "p1fn"), Equal("p2ln", "p1ln")))
-    first = either(Equal("p1fn"), Equal("p2fn"), Equal("p1fn", "p2fn"), Equal("p2fn", "p1fn"))
+    """Parents' given names. Their surnames are left out on purpose: they repeat the child's
+    surnames, and counting them again would score a whole family as one child."""
+    cols = ("p1fn", "p2fn")
+    both_parents = either(both(Equal("p1fn"), Equal("p2fn")),
+                          both(Equal("p1fn", "p2fn"), Equal("p2fn", "p1fn")))
+    one_parent = either(Equal("p1fn"), Equal("p2fn"), Equal("p1fn", "p2fn"), Equal("p2fn", "p1fn"))
     return Comparison(name, "parents", AllNull(cols), (
-        Level("a parent's full name agrees", full),
-        Level("a parent's first name agrees", first),
+        Level("both parents' given names agree", both_parents, tf_column="parents_key"),
+        Level("one parent's given name agrees", one_parent),
         Level("different", Always()),
-    ), primary=cols)
+    ), primary=cols, family_level=True)
 
 
 def birth_place_comparison(name: str = "birth_place") -> Comparison:
@@ -219,7 +219,7 @@ def birth_place_comparison(name: str = "birth_place") -> Comparison:
         Level("city agrees", Equal("bcity")),
         Level("state or country agrees", either(Equal("bstate"), Equal("bcountry"))),
         Level("different", Always()),
-    ), primary=cols)
+    ), primary=cols, family_level=True)
 
 
 def local_id_comparison(name: str = "local_id") -> Comparison:

@@ -351,19 +351,21 @@ class YearOff:
 
 @dataclass(frozen=True)
 class IsTrue:
-    """A boolean column is true on `side` ('l', 'r' or 'either')."""
+    """A boolean column is true on `side` ('l', 'r', 'both' or 'either')."""
 
     col: str
     side: str = "either"
 
     def expr(self) -> pl.Expr:
-        left, right = pl.col(f"{self.col}_l"), pl.col(f"{self.col}_r")
-        value = {"l": left, "r": right}.get(self.side, left | right)
-        return value.fill_null(False)
+        left = pl.col(f"{self.col}_l").fill_null(False)
+        right = pl.col(f"{self.col}_r").fill_null(False)
+        return {"l": left, "r": right, "both": left & right}.get(self.side, left | right)
 
     def holds(self, left: Row, right: Row) -> bool:
         values = {"l": [left[self.col]], "r": [right[self.col]]}.get(
             self.side, [left[self.col], right[self.col]])
+        if self.side == "both":
+            return all(v is True for v in values)
         return any(v is True for v in values)
 
     def similarities(self) -> set[tuple[str, str]]:

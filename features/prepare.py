@@ -117,6 +117,7 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
     out = pl.concat([step2, derived], how="horizontal").with_columns(
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
         null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
+        _parents_key_expr(),
     ).with_columns(_pair_key_expr())
     return out.drop("ln1_text", "ln2_text", "lsid_raw", "fn_text")
 
@@ -166,11 +167,13 @@ def _given_name_exprs() -> list[pl.Expr]:
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
         name_groups(fn1).alias("fn1_groups"),
+        fn1.is_in(list(given_name_vocabulary())).alias("fn1_known"),
         name_representative(fn1).alias("fn_canon"),
         spanish_phonetic(fn1).alias("fn_phon"),
         parts.alias("fn_parts"),
         parts.list.first().alias("fn_head"),
         parts.list.len().cast(pl.Int32).alias("fn_nparts"),
+        null_if_blank(parts.list.slice(1).list.join(" ")).alias("fn_rest"),
         pl.col("fn_text").str.slice(0, 1).alias("fn_initial"),
     ]
 
@@ -190,6 +193,14 @@ def _date_exprs() -> list[pl.Expr]:
         is_placeholder_date(pl.col("dob")).alias("dob_weak"),
         month_day_key(pl.col("dob")).alias("dob_md"),
     ]
+
+
+def _parents_key_expr() -> pl.Expr:
+    """Both parents' given names in sorted order (their frequency weighs an agreement)."""
+    low = pl.min_horizontal("p1fn", "p2fn")
+    high = pl.max_horizontal("p1fn", "p2fn")
+    return pl.when(pl.col("p1fn").is_not_null() & pl.col("p2fn").is_not_null()).then(
+        low + "|" + high).alias("parents_key")
 
 
 def _pair_key_expr() -> pl.Expr:

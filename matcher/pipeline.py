@@ -115,8 +115,12 @@ class Linker:
             fixed = rule.conditions_on()
             held_out = frozenset(i for i, c in enumerate(self.comparisons)
                                  if set(c.primary) & fixed)
+            # Without a birth date in the rule, siblings crowd the block: family-level fields
+            # would make "same family" the latent class, so they are not learned there.
+            not_learned = frozenset(i for i, c in enumerate(self.comparisons)
+                                    if c.family_level and "dob" not in fixed)
             inside = rule_holds(prepared, pairs, rule).to_numpy()
-            sessions.append(EMSession(rule.name, matrix[inside], held_out))
+            sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned))
         model.fit_m(sessions)
         model.fit_prior(matrix, total_pairs)
         return model
@@ -225,8 +229,10 @@ def sample_random_pairs(sources: pl.Series, count: int, link_only: bool, seed: i
 
 def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Series,
               mbf_r: pl.Series) -> pl.Series:
-    """Same birth date and family, clearly different given names: possibly twins or triplets.
+    """Same birth date, related surnames, clearly different given names: possibly twins.
 
+    The birth date agrees exactly or on a placeholder; the surnames agree on any level but
+    'different'.
     Male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
     do not agree: with the same recorded sex the difference is a typo.
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
@@ -238,10 +244,9 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
         return pl.Series("possible_multiple_birth", [False] * len(gammas), dtype=pl.Boolean)
     given, dob, surname = (by_kind[k] for k in needed)
     different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
-    family = [i for i, lvl in enumerate(surname.levels) if lvl.same_family]
     not_same_name = [i for i, lvl in enumerate(given.levels) if not lvl.same_name]
-    same_birth = pl.col(dob.gamma_column) == 0
-    same_family = pl.col(surname.gamma_column).is_in(family)
+    same_birth = pl.col(dob.gamma_column).is_in([0, 1])
+    same_family = pl.col(surname.gamma_column) < len(surname.levels) - 1
     flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
     identifier_agrees = pl.any_horizontal(
         [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)

@@ -40,11 +40,16 @@ class ComparisonLayout:
 
 @dataclass(frozen=True)
 class EMSession:
-    """Candidate pairs found by one blocking rule and the comparisons it conditions on."""
+    """Candidate pairs found by one blocking rule.
+
+    `held_out`: comparisons the rule conditions on (their agreement is forced): not used at
+    all. `not_learned`: comparisons that may inform the session as fixed evidence but must
+    not be learned from it."""
 
     name: str
     gammas: np.ndarray
     held_out: frozenset[int]
+    not_learned: frozenset[int] = frozenset()
 
 
 def _normalise(values: np.ndarray) -> np.ndarray:
@@ -102,27 +107,33 @@ class FellegiSunterModel:
         return self
 
     def fit_m(self, sessions: Sequence[EMSession]) -> FellegiSunterModel:
-        """m by EM, one session per blocking rule; a comparison's m is averaged over the
-        sessions that could learn it, weighted by their pairs. Comparisons no session could learn keep the prior guess."""
+        """m by EM, one session per blocking rule, in order.
+
+        A session learns the comparisons it may (those its rule does not hold out) that no
+        earlier session has learned, and uses the ones already learned as fixed evidence. The
+        fixed comparisons anchor the latent class, so a session cannot drift into "same
+        family" or "everything matches". Comparisons no session could learn keep the prior
+        guess.
+        """
         if self.u_ is None:
             raise ModelError("fit_u must run before fit_m")
-        estimates: list[list[np.ndarray]] = [[] for _ in self.layouts]
-        weights: list[list[float]] = [[] for _ in self.layouts]
+        learned: dict[int, np.ndarray] = {}
         self.sessions_ = []
         for session in sessions:
-            active = [i for i in range(len(self.layouts)) if i not in session.held_out]
-            if not active or len(session.gammas) < 50:
+            usable = [i for i in range(len(self.layouts)) if i not in session.held_out]
+            new = [i for i in usable if i not in learned and i not in session.not_learned]
+            if not new or len(session.gammas) < 50:
                 continue
-            m, lam, iterations = self._em(session.gammas, active)
-            for i in active:
-                estimates[i].append(m[i])
-                weights[i].append(float(len(session.gammas)))
+            fixed = {i: learned[i] for i in usable if i in learned}
+            m, lam, iterations = self._em(session.gammas, new, fixed)
+            for i in new:
+                learned[i] = m[i]
             self.sessions_.append({"rule": session.name, "pairs": len(session.gammas),
                                    "lambda": lam, "iterations": iterations,
-                                   "learned": [self.layouts[i].name for i in active]})
-        self.m_ = [_normalise(np.average(found, axis=0, weights=w)) if found
-                   else _initial_m(len(lay.labels))
-                   for found, w, lay in zip(estimates, weights, self.layouts, strict=True)]
+                                   "learned": [self.layouts[i].name for i in new],
+                                   "fixed": [self.layouts[i].name for i in fixed]})
+        self.m_ = [learned.get(i, _initial_m(len(lay.labels)))
+                   for i, lay in enumerate(self.layouts)]
         return self
 
     def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int) -> FellegiSunterModel:
@@ -141,10 +152,13 @@ class FellegiSunterModel:
         self.prior_ = float(min(max(expected / max(total_pairs, 1), 1e-12), 0.5))
         return self
 
-    def _em(self, gammas: np.ndarray, active: list[int]) -> tuple[list[np.ndarray], float, int]:
+    def _em(self, gammas: np.ndarray, learn: list[int], fixed: dict[int, np.ndarray]
+            ) -> tuple[list[np.ndarray], float, int]:
         _, u = self._checked(need_m=False)
         patterns, counts = _patterns(gammas)
-        m = [_initial_m(len(layout.labels)) for layout in self.layouts]
+        m = [fixed.get(i, _initial_m(len(layout.labels)))
+             for i, layout in enumerate(self.layouts)]
+        active = [*learn, *fixed]
         lam = 0.1
         iteration = 0
         for iteration in range(1, self.max_iter + 1):
@@ -152,7 +166,7 @@ class FellegiSunterModel:
             weights = posterior * counts
             new_lam = float(weights.sum() / counts.sum())
             change = abs(new_lam - lam)
-            for i in active:
+            for i in learn:
                 column = patterns[:, i]
                 seen = column >= 0
                 sums = np.bincount(column[seen], weights=weights[seen],
