@@ -115,11 +115,12 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
     high, low = thresholds[0], thresholds[-1]
     swapped = both(Equal("fn1", "ln1"), Equal("ln1", "fn1"))
     same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
-    compound_conflict = both(BothAtLeast("fn_nparts", 2), Not(Equal("fn_rest")),
-                             same_first_part)
+    second_names_differ = both(Not(AnyNull(("fn_second",))),
+                               Not(Similar("fn_second", "jaro_winkler", 0.9)))
+    compound_conflict = both(same_first_part, second_names_differ)
     return Comparison(name, "given_name", AnyNull(("fn",)), (
         Level("exact", Equal("fn"), tf_column="fn", same_name=True),
-        Level("compound names differ in the second name", compound_conflict,
+        Level("same first name, different second given name", compound_conflict,
               different_name=True),
         Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
               gendered=True),

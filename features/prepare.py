@@ -116,6 +116,8 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
     ], how="horizontal")
     out = pl.concat([step2, derived], how="horizontal").with_columns(
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
+        pl.coalesce("fn_rest", pl.when(pl.col("mn").str.len_chars() > 1).then(pl.col("mn")))
+        .alias("fn_second"),
         null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
         _parents_key_expr(),
     ).with_columns(_pair_key_expr())

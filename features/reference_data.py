@@ -19,10 +19,14 @@ def given_name_groups() -> pl.DataFrame:
     """`name, group`: a given name or nickname and an equivalence group it belongs to.
 
     Our own Spanish and English table, joined with the public English nickname list of the
-    `nicknames` package (each formal name is a group of itself and its nicknames).
+    `nicknames` package (each formal name is a group of itself and its nicknames). Where our
+    curated table knows a name, it alone says which groups the name belongs to: the generic
+    list would otherwise bridge ANGEL to ANGELA and ANGELICA.
     """
     ours = _read("given_names.csv").select("name", "group")
-    return pl.concat([ours, english_nickname_groups()]).unique().sort("group", "name")
+    english = english_nickname_groups().join(ours.select("name").unique(), on="name",
+                                              how="anti")
+    return pl.concat([ours, english]).unique().sort("group", "name")
 
 
 @cache

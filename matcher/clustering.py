@@ -4,9 +4,10 @@ Pairs at or above the upper threshold link; pairs in the band below it become ne
 Two guards keep two different children apart:
 - the twin guard: a pair flagged as a possible multiple birth never links automatically;
 - coherence: where a linked component contains a cannot-link (judged non-match or twin flag)
-  or a pair that scored below the lower threshold, the component is rebuilt greedily from its
-  strongest links, merging two groups only if no cannot-link separates them and the scored
-  pairs between them are, on average, a match. Only such components pay for this check.
+  or a pair that scored below the lower threshold, the component is rebuilt by average
+  linkage: two groups merge only if a strong link joins them, no cannot-link separates them,
+  the scored pairs between them are on average a match, and neither fits a third group the
+  other must stay apart from. Only such components pay for this check.
 Judged matches (must-links) are applied first and are never undone by automation.
 """
 
@@ -25,6 +26,12 @@ from matcher.settings import Thresholds
 REASON_BAND = "score between thresholds"
 REASON_TWIN = "possible multiple birth"
 REASON_INCOHERENT = "would join incoherent identities"
+AMBIGUITY_MARGIN_BITS = 3.0
+"""A record fitting two people that must stay apart is left alone unless one fits better by
+more than this (8 to 1 odds)."""
+AGGLOMERATE_LIMIT = 300
+"""Conflicted components up to this size are rebuilt by average linkage; larger ones (rare,
+and a sign of chaining) by their strongest links, which costs linear time."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,11 @@ class IndexedPairs:
     right: np.ndarray
     probability: np.ndarray
     twin_flag: np.ndarray
+    weight: np.ndarray | None = None
+    """Per pair: match weight in bits (orders merges when components are rebuilt)."""
+    same_name: np.ndarray | None = None
+    """Per pair: the given names agree exactly. When a component must be rebuilt, these links
+    go first, so a twin's own records gather before a name that fits both twins can pull."""
 
 
 @dataclass
@@ -77,14 +89,17 @@ class _Groups:
             self.parent[x], x = root, self.parent[x]
         return root
 
-    def add_score(self, a: int, b: int, probability: float) -> None:
+    def add_score(self, a: int, b: int, probability: float, strong: bool, weight: float
+                  ) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
         for x, y in ((ra, rb), (rb, ra)):
-            entry = self.cross[x].setdefault(y, [0.0, 0.0])
+            entry = self.cross[x].setdefault(y, [0.0, 0.0, 0.0, 0.0])
             entry[0] += probability
             entry[1] += 1
+            entry[2] += strong
+            entry[3] += weight
 
     def forbid(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -94,24 +109,69 @@ class _Groups:
     def coherent(self, ra: int, rb: int) -> bool:
         if rb in self.forbidden[ra]:
             return False
-        total, count = self.cross[ra].get(rb, (0.0, 0.0))
+        total, count = self.cross[ra].get(rb, (0.0, 0.0))[:2]
         return count == 0 or total / count >= 0.5
+
+    def eligible(self, ra: int, rb: int) -> bool:
+        """A strong link joins the groups, nothing forbids them, and on average the scored
+        pairs between them are a match."""
+        if ra == rb or rb in self.forbidden[ra]:
+            return False
+        total, count, strong = self.cross[ra].get(rb, (0.0, 0.0, 0.0))[:3]
+        return strong > 0 and total / count >= 0.5
+
+    def support(self, ra: int, rb: int) -> float:
+        """Mean match weight (bits) of the scored pairs between two groups."""
+        entry = self.cross[ra].get(rb)
+        return entry[3] / entry[1] if entry else float("-inf")
+
+    def ambiguous(self, ra: int, rb: int) -> bool:
+        """One side fits, nearly as well, a third group that the other side must stay apart
+        from: the merge would be a guess between two people (a name that fits either twin)."""
+        floor = self.support(ra, rb) - AMBIGUITY_MARGIN_BITS
+        return (any(self.eligible(ra, u) and self.support(ra, u) >= floor
+                    for u in self.forbidden[rb])
+                or any(self.eligible(rb, u) and self.support(rb, u) >= floor
+                       for u in self.forbidden[ra]))
+
+    def roots(self) -> set[int]:
+        return {self.find(row) for row in self.parent}
+
+    def agglomerate(self) -> None:
+        """Average-linkage merging: the merge with the highest mean match weight first, never
+        a forbidden one, never an ambiguous one."""
+        blocked: set[tuple[int, int]] = set()
+        while True:
+            best: tuple[float, float, int, int] | None = None
+            for ra in self.roots():
+                for rb, (_, count, strong, weight) in self.cross[ra].items():
+                    if ra < rb and (ra, rb) not in blocked and self.eligible(ra, rb):
+                        key = (weight / count, strong, ra, rb)
+                        if best is None or key > best:
+                            best = key
+            if best is None:
+                return
+            _, _, ra, rb = best
+            if self.ambiguous(ra, rb):
+                blocked.add((ra, rb))
+                continue
+            self.union(ra, rb)
+            blocked = {(x, y) for x, y in blocked if self.find(x) != self.find(y)}
 
     def union(self, ra: int, rb: int) -> None:
         if len(self.cross[ra]) < len(self.cross[rb]):
             ra, rb = rb, ra
         self.parent[rb] = ra
-        for other, (total, count) in self.cross.pop(rb, {}).items():
+        for other, moved in self.cross.pop(rb, {}).items():
             if other == ra:
                 continue
-            entry = self.cross[ra].setdefault(other, [0.0, 0.0])
-            entry[0] += total
-            entry[1] += count
+            entry = self.cross[ra].setdefault(other, [0.0, 0.0, 0.0, 0.0])
             back = self.cross[other]
-            moved = back.pop(rb)
-            into = back.setdefault(ra, [0.0, 0.0])
-            into[0] += moved[0]
-            into[1] += moved[1]
+            back.pop(rb)
+            into = back.setdefault(ra, [0.0, 0.0, 0.0, 0.0])
+            for i in range(4):
+                entry[i] += moved[i]
+                into[i] += moved[i]
         self.cross[ra].pop(rb, None)
         for other in self.forbidden.pop(rb, set()):
             self.forbidden[other].discard(rb)
@@ -139,8 +199,7 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
     labels = _components(n, np.concatenate([pairs.left[edge], must_l]),
                          np.concatenate([pairs.right[edge], must_r]))
     same = labels[pairs.left] == labels[pairs.right]
-    conflict_pair = same & ((pairs.twin_flag & (pairs.probability >= 0))
-                            | (pairs.probability < thresholds.lower))
+    conflict_pair = same & (pairs.twin_flag | (pairs.probability < thresholds.lower))
     conflicted = set(labels[pairs.left[conflict_pair]].tolist())
     if len(cannot_l):
         judged_same = labels[cannot_l] == labels[cannot_r]
@@ -159,7 +218,8 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
 def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge: np.ndarray,
             must_l: np.ndarray, must_r: np.ndarray, cannot_l: np.ndarray,
             cannot_r: np.ndarray) -> np.ndarray:
-    """Rebuild conflicted components greedily from their strongest links."""
+    """Rebuild each conflicted component: average linkage over its scored pairs, honouring
+    cannot-links and refusing merges that would guess between two people."""
     labels = labels.copy()
     bad = np.zeros(labels.max() + 1, dtype=bool)
     bad[list(conflicted)] = True
@@ -180,7 +240,10 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
             groups[int(labels[a])].forbid(a, b)
     for k in index.tolist():
         g = groups[int(labels[pairs.left[k]])]
-        g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]))
+        weight = (float(pairs.weight[k]) if pairs.weight is not None
+                  else float(np.log2(pairs.probability[k] / max(1 - pairs.probability[k], 1e-300))))
+        g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]),
+                    bool(edge[k]), weight)
     for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
         if int(labels[a]) in groups:
             g = groups[int(labels[a])]
@@ -188,12 +251,17 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
             if ra != rb and rb not in g.forbidden[ra]:
                 g.union(ra, rb)
     order = index[edge[index]]
-    order = order[np.argsort(-pairs.probability[order], kind="stable")]
-    for k in order.tolist():
-        g = groups[int(labels[pairs.left[k]])]
-        ra, rb = g.find(int(pairs.left[k])), g.find(int(pairs.right[k]))
-        if ra != rb and g.coherent(ra, rb):
-            g.union(ra, rb)
+    same_name = (pairs.same_name[order] if pairs.same_name is not None
+                 else np.zeros(len(order), dtype=bool))
+    order = order[np.lexsort((-pairs.probability[order], ~same_name))]
+    for component, g in groups.items():
+        if len(g.parent) <= AGGLOMERATE_LIMIT:
+            g.agglomerate()
+            continue
+        for k in order[labels[pairs.left[order]] == component].tolist():
+            ra, rb = g.find(int(pairs.left[k])), g.find(int(pairs.right[k]))
+            if ra != rb and g.coherent(ra, rb):
+                g.union(ra, rb)
     for g in groups.values():
         roots: dict[int, int] = {}
         for row in g.parent:

@@ -125,6 +125,13 @@ class Linker:
         model.fit_prior(matrix, total_pairs)
         return model
 
+    def exact_name(self, gammas: pl.DataFrame) -> np.ndarray | None:
+        """Per pair: the given names agree exactly (a clustering priority)."""
+        given = next((c for c in self.comparisons if c.kind == "given_name"), None)
+        if given is None:
+            return None
+        return (gammas[given.gamma_column] == 0).to_numpy()
+
     def score(self, gammas: pl.DataFrame) -> pl.DataFrame:
         if self.model is None:
             raise ModelError("no model: pass one to Linker or let link() train it")
@@ -160,7 +167,9 @@ class Linker:
             indexed = IndexedPairs(pairs["idx_l"].to_numpy().astype(np.int64),
                                    pairs["idx_r"].to_numpy().astype(np.int64),
                                    scores["match_probability"].to_numpy(),
-                                   gammas["possible_multiple_birth"].to_numpy())
+                                   gammas["possible_multiple_birth"].to_numpy(),
+                                   scores["match_weight"].to_numpy(),
+                                   self.exact_name(gammas))
             outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds)
             ids = prepared["record_id"]
             scored = pl.concat([
@@ -244,7 +253,8 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
         return pl.Series("possible_multiple_birth", [False] * len(gammas), dtype=pl.Boolean)
     given, dob, surname = (by_kind[k] for k in needed)
     different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
-    not_same_name = [i for i, lvl in enumerate(given.levels) if not lvl.same_name]
+    # a declared multiple birth needs the very same given name to link on its own
+    not_same_name = list(range(1, len(given.levels)))
     same_birth = pl.col(dob.gamma_column).is_in([0, 1])
     same_family = pl.col(surname.gamma_column) < len(surname.levels) - 1
     flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
@@ -252,12 +262,14 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
         [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
          for c in comparisons if c.identifier] or [pl.lit(False)])
     gendered = [i for i, lvl in enumerate(given.levels) if lvl.gendered]
+    swapped = [i for i, lvl in enumerate(given.levels) if lvl.label.startswith("first and last")]
     sex = next((c for c in comparisons if c.primary == ("sex",)), None)
     same_sex_variant = (pl.col(given.gamma_column).is_in(gendered)
                         & (pl.col(sex.gamma_column) == 0) if sex is not None else pl.lit(False))
     expr = (same_birth & same_family & ~identifier_agrees
             & ((pl.col(given.gamma_column).is_in(different) & ~same_sex_variant)
-               | (pl.lit(flagged_birth) & pl.col(given.gamma_column).is_in(not_same_name))))
+               | (pl.lit(flagged_birth) & pl.col(given.gamma_column).is_in(not_same_name)
+                  & ~pl.col(given.gamma_column).is_in(swapped))))
     return gammas.select(expr.fill_null(False).alias("possible_multiple_birth")).to_series()
 
 
