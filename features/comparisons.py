@@ -113,7 +113,10 @@ class Comparison:
 def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)
                           ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
-    swapped = both(Equal("fn1", "ln1"), Equal("ln1", "fn1"))
+    swapped = either(both(Equal("fn1", "ln1"), Equal("ln1", "fn1")),
+                     both(Equal("fn", "ln_full"), Equal("ln_full", "fn")),
+                     both(Equal("fn_phon", "ln1_phon"), Equal("ln1_phon", "fn_phon"),
+                          Not(Equal("fn_phon"))))
     same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
     second_names_differ = both(Not(AnyNull(("fn_second",))),
                                Not(Similar("fn_second", "jaro_winkler", 0.9)))
@@ -129,6 +132,7 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("first and last name swapped", swapped, same_name=True),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
+        Level("first given names sound alike", Equal("fn_phon")),
         Level("initial agrees", both(OneSideShort("fn"), Equal("fn_initial"))),
         Level("one name begins the other", Prefix("fn", 3)),
         Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high)),
@@ -161,7 +165,11 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
         Level("first surname exact, second differs", Equal("ln1"), tf_column="ln1"),
         Level("one surname shared", either(Equal("ln1", "ln2"), Equal("ln2", "ln1"),
                                            Equal("ln1_core"))),
-        Level("first and last name swapped", both(Equal("ln1", "fn1"), Equal("fn1", "ln1"))),
+        Level("first and last name swapped",
+              either(both(Equal("ln1", "fn1"), Equal("fn1", "ln1")),
+                     both(Equal("ln_full", "fn"), Equal("fn", "ln_full")),
+                     both(Equal("fn_phon", "ln1_phon"), Equal("ln1_phon", "fn_phon"),
+                          Not(Equal("fn_phon"))))),
         Level(f"jaro-winkler >= {high}", Similar("ln1", "jaro_winkler", high)),
         Level("sounds alike", Equal("ln1_phon")),
         Level(f"jaro-winkler >= {low}", Similar("ln1", "jaro_winkler", low)),

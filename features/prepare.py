@@ -183,7 +183,7 @@ def _given_name_exprs() -> list[pl.Expr]:
 @cache
 def _surname_exprs() -> list[pl.Expr]:
     ln1, ln2 = split_surnames(pl.col("ln1_text"), pl.col("ln2_text"))
-    return [ln1.alias("ln1"), ln2.alias("ln2")]
+    return [ln1.alias("ln1"), ln2.alias("ln2"), compact(pl.col("ln1_text")).alias("ln_full")]
 
 
 @cache

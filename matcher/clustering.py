@@ -73,13 +73,32 @@ def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return labels.astype(np.int64)
 
 
+@dataclass
+class _Link:
+    """What the scored pairs between two groups say, summed."""
+
+    probability: float = 0.0
+    count: int = 0
+    strong: int = 0
+    weight: float = 0.0
+    flagged: int = 0
+
+    def add(self, other: _Link) -> None:
+        self.probability += other.probability
+        self.count += other.count
+        self.strong += other.strong
+        self.weight += other.weight
+        self.flagged += other.flagged
+
+
 class _Groups:
-    """Union-find over a component's records that also tracks the scored pairs between groups."""
+    """Union-find over a component's records that keeps, for every two groups, a summary of
+    the scored pairs between them and whether a reviewer judged them apart."""
 
     def __init__(self, members: np.ndarray) -> None:
         self.parent = {int(m): int(m) for m in members}
-        self.cross: dict[int, dict[int, list[float]]] = defaultdict(dict)
-        self.forbidden: dict[int, set[int]] = defaultdict(set)
+        self.links: dict[int, dict[int, _Link]] = defaultdict(dict)
+        self.judged_apart: dict[int, set[int]] = defaultdict(set)
 
     def find(self, x: int) -> int:
         root = x
@@ -89,64 +108,70 @@ class _Groups:
             self.parent[x], x = root, self.parent[x]
         return root
 
-    def add_score(self, a: int, b: int, probability: float, strong: bool, weight: float
-                  ) -> None:
+    def add_score(self, a: int, b: int, probability: float, strong: bool, weight: float,
+                  flagged: bool) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
+        pair = _Link(probability, 1, int(strong), weight, int(flagged))
         for x, y in ((ra, rb), (rb, ra)):
-            entry = self.cross[x].setdefault(y, [0.0, 0.0, 0.0, 0.0])
-            entry[0] += probability
-            entry[1] += 1
-            entry[2] += strong
-            entry[3] += weight
+            self.links[x].setdefault(y, _Link()).add(pair)
 
-    def forbid(self, a: int, b: int) -> None:
+    def judge_apart(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
-        self.forbidden[ra].add(rb)
-        self.forbidden[rb].add(ra)
+        self.judged_apart[ra].add(rb)
+        self.judged_apart[rb].add(ra)
+
+    def apart(self, ra: int, rb: int) -> bool:
+        """Judged apart, or a scored pair between them looks like twins."""
+        if rb in self.judged_apart[ra]:
+            return True
+        link = self.links[ra].get(rb)
+        return link is not None and link.flagged > 0
 
     def coherent(self, ra: int, rb: int) -> bool:
-        if rb in self.forbidden[ra]:
+        if self.apart(ra, rb):
             return False
-        total, count = self.cross[ra].get(rb, (0.0, 0.0))[:2]
-        return count == 0 or total / count >= 0.5
+        link = self.links[ra].get(rb)
+        return link is None or link.probability / link.count >= 0.5
 
     def eligible(self, ra: int, rb: int) -> bool:
-        """A strong link joins the groups, nothing forbids them, and on average the scored
-        pairs between them are a match."""
-        if ra == rb or rb in self.forbidden[ra]:
-            return False
-        total, count, strong = self.cross[ra].get(rb, (0.0, 0.0, 0.0))[:3]
-        return strong > 0 and total / count >= 0.5
+        """A strong link joins the groups, nothing keeps them apart, and on average the
+        scored pairs between them are a match."""
+        link = self.links[ra].get(rb)
+        return (ra != rb and link is not None and link.strong > 0
+                and link.probability / link.count >= 0.5 and not self.apart(ra, rb))
 
     def support(self, ra: int, rb: int) -> float:
         """Mean match weight (bits) of the scored pairs between two groups."""
-        entry = self.cross[ra].get(rb)
-        return entry[3] / entry[1] if entry else float("-inf")
+        link = self.links[ra].get(rb)
+        return link.weight / link.count if link else float("-inf")
+
+    def kept_apart_from(self, root: int) -> list[int]:
+        return [u for u in {*self.links[root], *self.judged_apart[root]} if self.apart(root, u)]
 
     def ambiguous(self, ra: int, rb: int) -> bool:
         """One side fits, nearly as well, a third group that the other side must stay apart
         from: the merge would be a guess between two people (a name that fits either twin)."""
         floor = self.support(ra, rb) - AMBIGUITY_MARGIN_BITS
         return (any(self.eligible(ra, u) and self.support(ra, u) >= floor
-                    for u in self.forbidden[rb])
+                    for u in self.kept_apart_from(rb))
                 or any(self.eligible(rb, u) and self.support(rb, u) >= floor
-                       for u in self.forbidden[ra]))
+                       for u in self.kept_apart_from(ra)))
 
     def roots(self) -> set[int]:
         return {self.find(row) for row in self.parent}
 
     def agglomerate(self) -> None:
         """Average-linkage merging: the merge with the highest mean match weight first, never
-        a forbidden one, never an ambiguous one."""
+        one kept apart, never an ambiguous one."""
         blocked: set[tuple[int, int]] = set()
         while True:
-            best: tuple[float, float, int, int] | None = None
+            best: tuple[float, int, int, int] | None = None
             for ra in self.roots():
-                for rb, (_, count, strong, weight) in self.cross[ra].items():
+                for rb, link in self.links[ra].items():
                     if ra < rb and (ra, rb) not in blocked and self.eligible(ra, rb):
-                        key = (weight / count, strong, ra, rb)
+                        key = (link.weight / link.count, link.strong, ra, rb)
                         if best is None or key > best:
                             best = key
             if best is None:
@@ -159,25 +184,22 @@ class _Groups:
             blocked = {(x, y) for x, y in blocked if self.find(x) != self.find(y)}
 
     def union(self, ra: int, rb: int) -> None:
-        if len(self.cross[ra]) < len(self.cross[rb]):
+        if len(self.links[ra]) < len(self.links[rb]):
             ra, rb = rb, ra
         self.parent[rb] = ra
-        for other, moved in self.cross.pop(rb, {}).items():
+        for other, moved in self.links.pop(rb, {}).items():
             if other == ra:
                 continue
-            entry = self.cross[ra].setdefault(other, [0.0, 0.0, 0.0, 0.0])
-            back = self.cross[other]
+            self.links[ra].setdefault(other, _Link()).add(moved)
+            back = self.links[other]
             back.pop(rb)
-            into = back.setdefault(ra, [0.0, 0.0, 0.0, 0.0])
-            for i in range(4):
-                entry[i] += moved[i]
-                into[i] += moved[i]
-        self.cross[ra].pop(rb, None)
-        for other in self.forbidden.pop(rb, set()):
-            self.forbidden[other].discard(rb)
+            back.setdefault(ra, _Link()).add(moved)
+        self.links[ra].pop(rb, None)
+        for other in self.judged_apart.pop(rb, set()):
+            self.judged_apart[other].discard(rb)
             if other != ra:
-                self.forbidden[other].add(ra)
-                self.forbidden[ra].add(other)
+                self.judged_apart[other].add(ra)
+                self.judged_apart[ra].add(other)
 
 
 def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
@@ -230,25 +252,20 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
         members_of[int(labels[row])].append(row)
     groups = {c: _Groups(np.asarray(m)) for c, m in members_of.items()}
     index = np.flatnonzero(inside)
-    for k in index.tolist():
-        g = groups[int(labels[pairs.left[k]])]
-        a, b = int(pairs.left[k]), int(pairs.right[k])
-        if pairs.twin_flag[k]:
-            g.forbid(a, b)
     for a, b in zip(cannot_l.tolist(), cannot_r.tolist(), strict=True):
         if labels[a] == labels[b] and int(labels[a]) in groups:
-            groups[int(labels[a])].forbid(a, b)
+            groups[int(labels[a])].judge_apart(a, b)
+    weights = (pairs.weight if pairs.weight is not None
+               else np.log2(pairs.probability / np.maximum(1 - pairs.probability, 1e-300)))
     for k in index.tolist():
         g = groups[int(labels[pairs.left[k]])]
-        weight = (float(pairs.weight[k]) if pairs.weight is not None
-                  else float(np.log2(pairs.probability[k] / max(1 - pairs.probability[k], 1e-300))))
         g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]),
-                    bool(edge[k]), weight)
+                    bool(edge[k]), float(weights[k]), bool(pairs.twin_flag[k]))
     for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
         if int(labels[a]) in groups:
             g = groups[int(labels[a])]
             ra, rb = g.find(a), g.find(b)
-            if ra != rb and rb not in g.forbidden[ra]:
+            if ra != rb and rb not in g.judged_apart[ra]:
                 g.union(ra, rb)
     order = index[edge[index]]
     same_name = (pairs.same_name[order] if pairs.same_name is not None
