@@ -21,6 +21,7 @@ from rapidfuzz import process
 from features.predicates import (
     AllNull,
     Always,
+    And,
     AnyNull,
     BothAtLeast,
     DayMonthSwap,
@@ -106,6 +107,10 @@ class Comparison:
     def labels(self) -> list[str]:
         return [level.label for level in self.levels]
 
+    def level_index(self, label: str) -> int:
+        """Index of the level with this label (ValueError if there is none)."""
+        return self.labels().index(label)
+
 
 # --- the library -----------------------------------------------------------------------------
 
@@ -119,16 +124,16 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
                           Not(Equal("fn_phon"))))
     same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
     second_names_differ = both(Not(AnyNull(("fn_second",))),
-                               Not(Similar("fn_second", "jaro_winkler", 0.9)))
+                               Not(Similar("fn_second", "jaro_winkler", 0.85)))
     compound_conflict = both(same_first_part, second_names_differ)
     return Comparison(name, "given_name", AnyNull(("fn",)), (
-        Level("exact", Equal("fn"), tf_column="fn", same_name=True),
         Level("same first name, different second given name", compound_conflict,
               different_name=True),
+        Level("exact", Equal("fn"), tf_column="fn", same_name=True),
         Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
               gendered=True),
-        Level("nickname or equivalent form", ListOverlap("fn1_groups"), same_name=True),
         Level("compound name part", Subset("fn_parts"), same_name=True),
+        Level("nickname or equivalent form", ListOverlap("fn1_groups"), same_name=True),
         Level("first and last name swapped", swapped, same_name=True),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
@@ -224,7 +229,8 @@ def parents_comparison(name: str = "parents") -> Comparison:
 
 def birth_place_comparison(name: str = "birth_place") -> Comparison:
     cols = ("bcity", "bstate", "bcountry")
-    return Comparison(name, "birth_place", AllNull(cols), (
+    nothing_in_common = And(tuple(AnyNull((c,)) for c in cols))
+    return Comparison(name, "birth_place", nothing_in_common, (
         Level("city agrees", Equal("bcity")),
         Level("state or country agrees", either(Equal("bstate"), Equal("bcountry"))),
         Level("different", Always()),

@@ -19,8 +19,8 @@ from features.text import compact, null_if_blank
 
 PARTICLE_PHRASES = {"DE LOS ": "DELOS", "DE LAS ": "DELAS", "DE LA ": "DELA", "VAN DER ": "VANDER",
                     "VAN DEN ": "VANDEN"}
-PARTICLES = ("DEL", "DE", "LA", "LAS", "LOS", "DA", "DOS", "DI", "VAN", "VON", "MC", "MAC", "SAN",
-             "SANTA")
+PARTICLES = ("DELA", "DELOS", "DELAS", "DEL", "DE", "LA", "LAS", "LOS", "DA", "DOS", "DI", "VAN",
+             "VON", "MC", "MAC", "SAN", "SANTA")
 """Surname particles glued to the following word: 'DE LA CRUZ' and 'DELACRUZ' become one form."""
 
 _CORE_PREFIX = r"^(DELOS|DELAS|DELA)([A-Z]{3,})$"
@@ -71,9 +71,9 @@ def spanish_phonetic(folded: pl.Expr) -> pl.Expr:
     """
     s = compact(folded)
     rules = [
-        ("PH", "F"), ("CH", "1"), ("LL", "Y"), ("QU", "K"), ("GUE", "GE"), ("GUI", "GI"),
-        ("CE", "SE"), ("CI", "SI"), ("GE", "JE"), ("GI", "JI"), ("C", "K"), ("Z", "S"),
-        ("V", "B"), ("W", "U"), ("H", ""),
+        ("PH", "F"), ("CH", "1"), ("LL", "Y"), ("QU", "K"), ("GUE", "2E"), ("GUI", "2I"),
+        ("CE", "SE"), ("CI", "SI"), ("GE", "JE"), ("GI", "JI"), ("2", "G"), ("C", "K"),
+        ("Z", "S"), ("V", "B"), ("W", "U"), ("H", ""),
     ]
     for old, new in rules:
         s = s.str.replace_all(old, new, literal=True)
@@ -124,6 +124,15 @@ def name_groups(word: pl.Expr) -> pl.Expr:
     return word.replace_strict(table, default=word, return_dtype=pl.String).str.split("|")
 
 
+@cache
+def representative_table() -> dict[str, str]:
+    """name -> its canonical form: itself when it is a formal name (a group of its own),
+    else the first of its groups (PACO -> FRANCISCO, FRANCISCO -> FRANCISCO)."""
+    formal = set(given_name_groups()["group"].to_list())
+    return {name: name if name in formal else joined.split("|")[0]
+            for name, joined in nickname_group_table().items()}
+
+
 def name_representative(word: pl.Expr) -> pl.Expr:
-    """One canonical form per word for blocking keys (the first of its groups)."""
-    return name_groups(word).list.first()
+    """One canonical form per word, for blocking keys and compound-name parts."""
+    return word.replace_strict(representative_table(), default=word, return_dtype=pl.String)

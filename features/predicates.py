@@ -139,7 +139,8 @@ class Similar:
 
     def expr(self) -> pl.Expr:
         sim = pl.col(similarity_column(self.col, self.metric))
-        test = sim <= self.threshold if self.is_distance else sim >= self.threshold
+        threshold = pl.lit(self.threshold, dtype=pl.Float32)
+        test = sim <= threshold if self.is_distance else sim >= threshold
         return test.fill_null(False)
 
     def holds(self, left: Row, right: Row) -> bool:
@@ -147,7 +148,8 @@ class Similar:
         if a is None or b is None:
             return False
         score = scalar_score(self.metric, a, b)
-        return score <= self.threshold if self.is_distance else score >= self.threshold
+        threshold = float(np.float32(self.threshold))  # the vectorised path compares in float32
+        return score <= threshold if self.is_distance else score >= threshold
 
     def similarities(self) -> set[tuple[str, str]]:
         return {(self.col, self.metric)}

@@ -27,6 +27,7 @@ from features.names import (
     join_particles,
     name_groups,
     name_representative,
+    representative_table,
     spanish_phonetic,
     split_surnames,
     surname_core,
@@ -50,8 +51,8 @@ def _given_name_text(raw: pl.Expr) -> pl.Expr:
     return expand_abbreviations(drop_placeholder_names(fold_text(raw)))
 
 
-def _name_text(raw: pl.Expr) -> pl.Expr:
-    return drop_placeholder_names(fold_text(raw))
+def _name_text(raw: pl.Expr, given: bool = True) -> pl.Expr:
+    return drop_placeholder_names(fold_text(raw), given)
 
 
 def _fused_split_table(words: pl.Series) -> dict[str, str]:
@@ -134,8 +135,10 @@ def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
         ("state", fold_code(pl.col("state")).alias("state")),
         ("first_name", _given_name_text(pl.col("first_name")).alias("fn_text")),
         ("middle_name", _name_text(pl.col("middle_name")).alias("mn")),
-        ("last_name_1", join_particles(_name_text(pl.col("last_name_1"))).alias("ln1_text")),
-        ("last_name_2", join_particles(_name_text(pl.col("last_name_2"))).alias("ln2_text")),
+        ("last_name_1",
+         join_particles(_name_text(pl.col("last_name_1"), given=False)).alias("ln1_text")),
+        ("last_name_2",
+         join_particles(_name_text(pl.col("last_name_2"), given=False)).alias("ln2_text")),
         ("sex", normalise_sex(pl.col("sex")).alias("sex")),
         ("birth_date", date_digits(date, date_formats).alias("dob")),
         ("multiple_birth_flag", normalise_flag(pl.col("multiple_birth_flag")).alias("mbf")),
@@ -156,7 +159,7 @@ def _parent_first_name(raw: pl.Expr) -> pl.Expr:
 
 
 def _parent_last_name(raw: pl.Expr) -> pl.Expr:
-    return compact(join_particles(_name_text(raw)))
+    return compact(join_particles(_name_text(raw, given=False)))
 
 
 @cache
@@ -164,7 +167,7 @@ def _given_name_exprs() -> list[pl.Expr]:
     """Everything derived from the folded given name (evaluated per distinct name)."""
     fn1 = pl.col("fn_text").str.split(" ").list.first()
     parts = _tokens_without_initials(pl.col("fn_text")).list.eval(pl.element().replace(
-        _representatives()))
+        representative_table()))
     return [
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
@@ -210,10 +213,3 @@ def _pair_key_expr() -> pl.Expr:
     return (pl.when(pl.col("fn_phon") <= pl.col("ln1_phon"))
             .then(pl.col("fn_phon") + "|" + pl.col("ln1_phon"))
             .otherwise(pl.col("ln1_phon") + "|" + pl.col("fn_phon")).alias("name_pair"))
-
-
-@cache
-def _representatives() -> dict[str, str]:
-    from features.names import nickname_group_table
-
-    return {name: groups.split("|")[0] for name, groups in nickname_group_table().items()}

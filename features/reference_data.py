@@ -45,10 +45,14 @@ def english_nickname_groups() -> pl.DataFrame:
 
 
 @cache
-def placeholder_name_pattern() -> str:
-    """One regex matching folded placeholder names ('BABY GIRL', 'UNKNOWN', 'SENORA')."""
-    patterns = _read("placeholder_names.csv")["pattern"].to_list()
-    return "|".join(f"(?:{p})" for p in patterns)
+def placeholder_name_pattern(given: bool = True) -> str:
+    """One regex matching folded placeholder names. Given names: 'BABY GIRL', 'UNKNOWN',
+    'SENORA', 'HIJO'; surnames only the missing-value markers ('UNKNOWN', 'LNU'), since
+    words like SON are real surnames."""
+    frame = _read("placeholder_names.csv")
+    if not given:
+        frame = frame.filter(pl.col("applies_to") == "all")
+    return "|".join(f"(?:{p})" for p in frame["pattern"].to_list())
 
 
 @cache

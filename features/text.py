@@ -78,9 +78,11 @@ def tokens(expr: pl.Expr) -> pl.Expr:
     return expr.str.split(" ")
 
 
-def drop_placeholder_names(folded: pl.Expr) -> pl.Expr:
+def drop_placeholder_names(folded: pl.Expr, given: bool = True) -> pl.Expr:
     """Placeholder names systems write when the real one is unknown ('BABY GIRL', 'UNKNOWN',
-    'NFN', 'SENORA', 'HIJO') are missing values, not names."""
+    'NFN', 'SENORA', 'HIJO') are missing values, not names. Surnames (`given=False`) lose
+    only the missing-value markers."""
     from features.reference_data import placeholder_name_pattern
 
-    return pl.when(folded.str.contains(placeholder_name_pattern())).then(None).otherwise(folded)
+    pattern = placeholder_name_pattern(given)
+    return pl.when(folded.str.contains(pattern)).then(None).otherwise(folded)

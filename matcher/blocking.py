@@ -25,6 +25,7 @@ KEY_SOURCES: dict[str, tuple[str, ...]] = {
 class BlockingRule:
     name: str
     keys: tuple[str, ...]
+    max_block_size: int | None = None
 
     def key_expr(self) -> pl.Expr:
         return pl.concat_str([pl.col(k).cast(pl.String) for k in self.keys], separator="|")
@@ -105,8 +106,8 @@ def candidate_pairs(prepared: pl.DataFrame, rules: Sequence[BlockingRule], *,
     seen: pl.DataFrame | None = None
     parts = []
     for index, rule in enumerate(rules):
-        pairs, capped_blocks, capped_records = rule_pairs(prepared, rule, link_only,
-                                                          max_block_size)
+        pairs, capped_blocks, capped_records = rule_pairs(
+            prepared, rule, link_only, rule.max_block_size or max_block_size)
         keyed = pairs.with_columns(
             (pl.col("idx_l").cast(pl.UInt64) * (1 << 32) + pl.col("idx_r")).alias("pair"))
         new = keyed if seen is None else keyed.join(seen, on="pair", how="anti")

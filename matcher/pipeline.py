@@ -32,8 +32,8 @@ from models.fellegi_sunter import EMSession, FellegiSunterModel
 
 Progress = Callable[[str], None]
 
-CORE_PREPARED_COLUMNS = {"sex", "mbf", "state", "bcity", "bstate", "bcountry", "fn", "ln1",
-                         "ln2", "mn", "dob", "lsid"}
+COMPARE_CHUNK = 1_000_000
+"""Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Linker:
                              else None, spec.term_frequency, spec.thresholds, spec.identifier)
             for spec in settings.comparisons]
         self.rules = [BlockingRule(r.name, tuple(resolve_column(k, self.extra_fields)
-                                                 for k in r.keys))
+                                                 for k in r.keys), r.max_block_size)
                       for r in settings.blocking_rules]
         self.model = model
         self.seconds: dict[str, float] = {}
@@ -88,7 +88,13 @@ class Linker:
 
     def compare(self, left: pl.DataFrame, pairs: pl.DataFrame,
                 right: pl.DataFrame | None = None) -> pl.DataFrame:
-        """Comparison levels, term frequencies and the twin flag for each pair."""
+        """Comparison levels, term frequencies and the twin flag for each pair.
+
+        Pairs are compared in chunks so that memory stays bounded by the chunk, not by the
+        number of candidate pairs (only the small level columns are kept)."""
+        if len(pairs) > COMPARE_CHUNK:
+            return pl.concat([self.compare(left, pairs.slice(start, COMPARE_CHUNK), right)
+                              for start in range(0, len(pairs), COMPARE_CHUNK)])
         gammas = compare(left, pairs, self.comparisons, right)
         right = left if right is None else right
         extras = [
@@ -130,7 +136,7 @@ class Linker:
         given = next((c for c in self.comparisons if c.kind == "given_name"), None)
         if given is None:
             return None
-        return (gammas[given.gamma_column] == 0).to_numpy()
+        return (gammas[given.gamma_column] == given.level_index("exact")).to_numpy()
 
     def score(self, gammas: pl.DataFrame) -> pl.DataFrame:
         if self.model is None:
@@ -254,7 +260,7 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
     given, dob, surname = (by_kind[k] for k in needed)
     different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
     # a declared multiple birth needs the very same given name to link on its own
-    not_same_name = list(range(1, len(given.levels)))
+    not_same_name = [i for i in range(len(given.levels)) if i != given.level_index("exact")]
     same_birth = pl.col(dob.gamma_column).is_in([0, 1])
     same_family = pl.col(surname.gamma_column) < len(surname.levels) - 1
     flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
@@ -262,7 +268,7 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
         [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
          for c in comparisons if c.identifier] or [pl.lit(False)])
     gendered = [i for i, lvl in enumerate(given.levels) if lvl.gendered]
-    swapped = [i for i, lvl in enumerate(given.levels) if lvl.label.startswith("first and last")]
+    swapped = [given.level_index("first and last name swapped")]
     sex = next((c for c in comparisons if c.primary == ("sex",)), None)
     same_sex_variant = (pl.col(given.gamma_column).is_in(gendered)
                         & (pl.col(sex.gamma_column) == 0) if sex is not None else pl.lit(False))

@@ -55,6 +55,8 @@ class ComparisonSpec(_Frozen):
 class BlockingRuleSpec(_Frozen):
     name: str
     keys: tuple[str, ...] = Field(min_length=1)
+    max_block_size: int | None = Field(None, ge=2)
+    """Overrides the preset-wide cap: rules without a birth date key meet common names."""
 
 
 class Thresholds(_Frozen):

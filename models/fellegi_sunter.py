@@ -64,6 +64,20 @@ def _initial_m(n_levels: int) -> np.ndarray:
     return _normalise(guess)
 
 
+def _unlearned_m(u: np.ndarray) -> np.ndarray:
+    """m for a comparison no session could learn (too few pairs): exact agreement is strong
+    evidence, the last ('different') level is against, every other level is neutral (m = u).
+    It assumes nothing about how the middle levels are ordered."""
+    m = u.copy()
+    m[0] = max(0.8, float(u[0]))
+    m[-1] = min(0.05, float(u[-1]))
+    rest = 1.0 - m[0] - m[-1]
+    middle = u[1:-1]
+    if len(middle):
+        m[1:-1] = middle / max(middle.sum(), 1e-12) * max(rest, 0.0)
+    return _normalise(m)
+
+
 def _patterns(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct comparison vectors and their counts (EM works on these, not on pairs)."""
     if not len(gammas):
@@ -132,8 +146,8 @@ class FellegiSunterModel:
                                    "lambda": lam, "iterations": iterations,
                                    "learned": [self.layouts[i].name for i in new],
                                    "fixed": [self.layouts[i].name for i in fixed]})
-        self.m_ = [learned.get(i, _initial_m(len(lay.labels)))
-                   for i, lay in enumerate(self.layouts)]
+        self.m_ = [learned[i] if i in learned else _unlearned_m(self.u_[i])
+                   for i in range(len(self.layouts))]
         return self
 
     def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int) -> FellegiSunterModel:
