@@ -132,8 +132,9 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("exact", Equal("fn"), tf_column="fn", same_name=True),
         Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
               gendered=True),
+        Level("nickname or equivalent form",
+              both(ListOverlap("fn1_groups"), Equal("fn_nparts")), same_name=True),
         Level("compound name part", Subset("fn_parts"), same_name=True),
-        Level("nickname or equivalent form", ListOverlap("fn1_groups"), same_name=True),
         Level("first and last name swapped", swapped, same_name=True),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
@@ -217,9 +218,11 @@ def parents_comparison(name: str = "parents") -> Comparison:
     """Parents' given names. Their surnames are left out on purpose: they repeat the child's
     surnames, and counting them again would score a whole family as one child."""
     cols = ("p1fn", "p2fn")
-    both_parents = either(both(Equal("p1fn"), Equal("p2fn")),
-                          both(Equal("p1fn", "p2fn"), Equal("p2fn", "p1fn")))
-    one_parent = either(Equal("p1fn"), Equal("p2fn"), Equal("p1fn", "p2fn"), Equal("p2fn", "p1fn"))
+    p1, p2 = "p1fn_groups", "p2fn_groups"
+    both_parents = either(both(ListOverlap(p1), ListOverlap(p2)),
+                          both(ListOverlap(p1, p2), ListOverlap(p2, p1)))
+    one_parent = either(ListOverlap(p1), ListOverlap(p2), ListOverlap(p1, p2),
+                        ListOverlap(p2, p1))
     return Comparison(name, "parents", AllNull(cols), (
         Level("both parents' given names agree", both_parents, tf_column="parents_key"),
         Level("one parent's given name agrees", one_parent),

@@ -126,11 +126,29 @@ def name_groups(word: pl.Expr) -> pl.Expr:
 
 @cache
 def representative_table() -> dict[str, str]:
-    """name -> its canonical form: itself when it is a formal name (a group of its own),
-    else the first of its groups (PACO -> FRANCISCO, FRANCISCO -> FRANCISCO)."""
+    """name -> one canonical form for blocking keys (PACO -> FRANCISCO).
+
+    Our curated table decides first: a name that is one of its groups stands for itself, any
+    other name it lists takes its first group there; names only the generic English list knows
+    stand for themselves when formal, else take their first group. Equivalence is not
+    transitive (BETO belongs to ALBERTO and ROBERTO; MARY and MARIA are both formal), so no
+    single form serves every pair: comparisons use group overlap, and other blocking rules
+    cover what this key misses."""
+    from features.reference_data import curated_name_groups
+
+    curated = curated_name_groups()
+    curated_formal = set(curated["group"].to_list())
+    curated_first = dict(curated.group_by("name").agg(pl.col("group").min()).iter_rows())
     formal = set(given_name_groups()["group"].to_list())
-    return {name: name if name in formal else joined.split("|")[0]
-            for name, joined in nickname_group_table().items()}
+    table = {}
+    for name, joined in nickname_group_table().items():
+        if name in curated_formal:
+            table[name] = name
+        elif name in curated_first:
+            table[name] = curated_first[name]
+        else:
+            table[name] = name if name in formal else joined.split("|")[0]
+    return table
 
 
 def name_representative(word: pl.Expr) -> pl.Expr:

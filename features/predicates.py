@@ -160,23 +160,25 @@ class Similar:
 
 @dataclass(frozen=True)
 class ListOverlap:
-    """Two list columns share at least one element."""
+    """left[col] and right[other or col] (list columns) share at least one element."""
 
     col: str
+    other: str | None = None
 
     def expr(self) -> pl.Expr:
-        shared = pl.col(f"{self.col}_l").list.set_intersection(pl.col(f"{self.col}_r"))
+        right = pl.col(f"{self.other or self.col}_r")
+        shared = pl.col(f"{self.col}_l").list.set_intersection(right)
         return (shared.list.len() > 0).fill_null(False)
 
     def holds(self, left: Row, right: Row) -> bool:
-        a, b = left[self.col], right[self.col]
+        a, b = left[self.col], right[self.other or self.col]
         return not _missing(a) and not _missing(b) and bool(set(a) & set(b))
 
     def similarities(self) -> set[tuple[str, str]]:
         return set()
 
     def columns(self) -> set[str]:
-        return {self.col}
+        return {self.col, self.other or self.col}
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,16 @@ def given_name_groups() -> pl.DataFrame:
     curated table knows a name, it alone says which groups the name belongs to: the generic
     list would otherwise bridge ANGEL to ANGELA and ANGELICA.
     """
-    ours = _read("given_names.csv").select("name", "group")
+    ours = curated_name_groups()
     english = english_nickname_groups().join(ours.select("name").unique(), on="name",
                                               how="anti")
     return pl.concat([ours, english]).unique().sort("group", "name")
+
+
+@cache
+def curated_name_groups() -> pl.DataFrame:
+    """Our own table (`features/data/given_names.csv`): Spanish and English forms."""
+    return _read("given_names.csv").select("name", "group").unique()
 
 
 @cache

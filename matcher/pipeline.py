@@ -113,8 +113,9 @@ class Linker:
         model = FellegiSunterModel(self.comparisons, max_iter=self.settings.em_iterations)
         random_pairs = sample_random_pairs(prepared["source"], self.settings.u_sample_pairs,
                                            link_only, self.settings.seed)
-        random_gammas = compare(prepared, random_pairs, self.comparisons)
-        model.fit_u(gamma_array(random_gammas, self.comparisons))
+        random_matrix = gamma_array(compare(prepared, random_pairs, self.comparisons),
+                                    self.comparisons)
+        model.fit_u(random_matrix)
         matrix = gamma_array(gammas, self.comparisons)
         sessions = []
         for rule in self.rules:
@@ -128,6 +129,8 @@ class Linker:
             inside = rule_holds(prepared, pairs, rule).to_numpy()
             sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned))
         model.fit_m(sessions)
+        model.fit_prior(matrix, total_pairs)
+        model.refine_u(random_matrix)
         model.fit_prior(matrix, total_pairs)
         return model
 

@@ -64,17 +64,19 @@ def _initial_m(n_levels: int) -> np.ndarray:
     return _normalise(guess)
 
 
-def _unlearned_m(u: np.ndarray) -> np.ndarray:
-    """m for a comparison no session could learn (too few pairs): exact agreement is strong
-    evidence, the last ('different') level is against, every other level is neutral (m = u).
-    It assumes nothing about how the middle levels are ordered."""
+def _unlearned_m(u: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """m for a comparison no session could learn (too few pairs): the 'exact' level (else the
+    first) is strong evidence, the last ('different') level is against, every other level is
+    neutral (m = u). It assumes nothing about how the other levels are ordered."""
+    exact = labels.index("exact") if "exact" in labels else 0
+    last = len(u) - 1
     m = u.copy()
-    m[0] = max(0.8, float(u[0]))
-    m[-1] = min(0.05, float(u[-1]))
-    rest = 1.0 - m[0] - m[-1]
-    middle = u[1:-1]
-    if len(middle):
-        m[1:-1] = middle / max(middle.sum(), 1e-12) * max(rest, 0.0)
+    m[exact] = max(0.8, float(u[exact]))
+    m[last] = min(0.05, float(u[last]))
+    others = [i for i in range(len(u)) if i not in (exact, last)]
+    if others:
+        rest = max(1.0 - m[exact] - m[last], 0.0)
+        m[others] = u[others] / max(float(u[others].sum()), 1e-12) * rest
     return _normalise(m)
 
 
@@ -120,6 +122,27 @@ class FellegiSunterModel:
         self.u_ = u
         return self
 
+    def refine_u(self, random_gammas: np.ndarray) -> FellegiSunterModel:
+        """Re-estimate u from the random pairs, each weighted by its chance of being a
+        non-match under the fitted model. In a small file the random sample holds a real
+        share of true matches, which would otherwise make agreement look common."""
+        m, u = self._checked()
+        if self.prior_ is None:
+            raise ModelError("fit_prior must run before refine_u")
+        patterns, counts = _patterns(random_gammas)
+        non_match = (1.0 - self._posterior(patterns, m, u, self.prior_,
+                                           range(len(self.layouts)))) * counts
+        refined = []
+        for index, layout in enumerate(self.layouts):
+            column = patterns[:, index]
+            seen = column >= 0
+            sums = np.bincount(column[seen], weights=non_match[seen],
+                               minlength=len(layout.labels))
+            total = max(float(non_match[seen].sum()), 1.0)
+            refined.append(_normalise(np.maximum(sums, 0.5) / total))
+        self.u_ = refined
+        return self
+
     def fit_m(self, sessions: Sequence[EMSession]) -> FellegiSunterModel:
         """m by EM, one session per blocking rule, in order.
 
@@ -146,8 +169,8 @@ class FellegiSunterModel:
                                    "lambda": lam, "iterations": iterations,
                                    "learned": [self.layouts[i].name for i in new],
                                    "fixed": [self.layouts[i].name for i in fixed]})
-        self.m_ = [learned[i] if i in learned else _unlearned_m(self.u_[i])
-                   for i in range(len(self.layouts))]
+        self.m_ = [learned[i] if i in learned else _unlearned_m(self.u_[i], lay.labels)
+                   for i, lay in enumerate(self.layouts)]
         return self
 
     def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int) -> FellegiSunterModel:
