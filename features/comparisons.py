@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
 from rapidfuzz import process
 
 from features.predicates import (
+    SIMILARITY_SCORERS,
     AllNull,
     Always,
     And,
     AnyNull,
-    BothAtLeast,
     DayMonthSwap,
     Equal,
     GenderVariant,
@@ -40,7 +41,6 @@ from features.predicates import (
     both,
     either,
     similarity_column,
-    SIMILARITY_SCORERS,
 )
 
 NULL_LEVEL = -1
@@ -90,7 +90,7 @@ class Comparison:
         return set().union(*(lvl.predicate.similarities() for lvl in self.levels))
 
     def gamma_expr(self) -> pl.Expr:
-        chain = pl.when(self.null.expr()).then(pl.lit(NULL_LEVEL, dtype=pl.Int8))
+        chain: Any = pl.when(self.null.expr()).then(pl.lit(NULL_LEVEL, dtype=pl.Int8))
         for index, level in enumerate(self.levels[:-1]):
             chain = chain.when(level.predicate.expr()).then(pl.lit(index, dtype=pl.Int8))
         return chain.otherwise(pl.lit(len(self.levels) - 1, dtype=pl.Int8)).alias(self.gamma_column)

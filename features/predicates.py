@@ -18,7 +18,7 @@ from rapidfuzz.distance import DamerauLevenshtein, Hamming, JaroWinkler
 
 Row = Mapping[str, Any]
 
-SIMILARITY_SCORERS = {
+SIMILARITY_SCORERS: dict[str, Any] = {
     "jaro_winkler": JaroWinkler.normalized_similarity,
     "damerau_levenshtein": DamerauLevenshtein.distance,
     "hamming": Hamming.distance,
@@ -183,7 +183,8 @@ class ListOverlap:
 
 @dataclass(frozen=True)
 class Subset:
-    """One side's list is contained in the other's (a compound name's part: MARIA ⊂ MARIA GUADALUPE)."""
+    """One side's list is contained in the other's (a compound name's part: MARIA within
+    MARIA GUADALUPE)."""
 
     col: str
 
@@ -209,7 +210,8 @@ class Subset:
 
 @dataclass(frozen=True)
 class GenderVariant:
-    """Names equal but for a final A/O/E (ANGEL/ANGELA, DANIEL/DANIELA, JUAN/JUANA): different people."""
+    """Names equal but for a final A/O/E (ANGEL/ANGELA, DANIEL/DANIELA, JUAN/JUANA): two
+    people, unless the recorded sexes agree (then a typo)."""
 
     col: str
 

@@ -12,13 +12,13 @@ import polars as pl
 from features.codes import normalise_country, normalise_flag, normalise_sex, normalise_us_state
 from features.dates import (
     DEFAULT_DATE_FORMATS,
-    date_digits,
-    repair_ocr_digits,
     date_day,
+    date_digits,
     date_month,
     date_year,
     is_placeholder_date,
     month_day_key,
+    repair_ocr_digits,
 )
 from features.names import (
     expand_abbreviations,

@@ -56,7 +56,8 @@ def fold_text(expr: pl.Expr) -> pl.Expr:
 
 
 def fold_code(expr: pl.Expr) -> pl.Expr:
-    """Folding for codes and identifiers: uppercase letters and digits only ('TX-12 34' -> 'TX1234')."""
+    """Folding for codes and identifiers: uppercase letters and digits only
+    ('TX-12 34' -> 'TX1234')."""
     folded = fold_accents(fix_mojibake(expr)).str.to_uppercase()
     return null_if_blank(folded.str.replace_all(r"[^A-Z0-9]+", ""))
 

@@ -1,6 +1,7 @@
 """One exception tree for studentlink.
 
-Messages follow "'{field}' must be {expected}; got {value!r}" and name the record where there is one.
+Messages follow "'{field}' must be {expected}; got {value!r}" and name the record where there
+is one.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class Settings(_Frozen):
     reject_absurd: bool = True
     comparisons: tuple[ComparisonSpec, ...]
     blocking_rules: tuple[BlockingRuleSpec, ...]
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = Thresholds(upper=0.99, lower=0.5)
     multiple_birth_guard: bool = True
     """Never auto-link same birth date + family + different given name (twins, triplets)."""
     max_block_size: int = Field(1000, ge=2)

@@ -197,8 +197,8 @@ class FellegiSunterModel:
              for i, layout in enumerate(self.layouts)]
         active = [*learn, *fixed]
         lam = 0.1
-        iteration = 0
-        for iteration in range(1, self.max_iter + 1):
+        iterations = 0
+        for iterations in range(1, self.max_iter + 1):  # noqa: B007 - returned after the loop
             posterior = self._posterior(patterns, m, u, lam, active)
             weights = posterior * counts
             new_lam = float(weights.sum() / counts.sum())
@@ -214,7 +214,7 @@ class FellegiSunterModel:
             lam = min(max(new_lam, 1e-9), 1 - 1e-9)
             if change < self.tol:
                 break
-        return m, lam, iteration
+        return m, lam, iterations
 
     @staticmethod
     def _posterior(patterns: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], lam: float,
