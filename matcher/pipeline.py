@@ -249,8 +249,7 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
               mbf_r: pl.Series) -> pl.Series:
     """Same birth date, related surnames, clearly different given names: possibly twins.
 
-    The birth date agrees exactly or on a placeholder; the surnames agree on any level but
-    'different'.
+    The birth date and the surnames agree on any level but 'different' (or are missing).
     Male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
     do not agree: with the same recorded sex the difference is a typo.
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
@@ -264,7 +263,8 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
     different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
     # a declared multiple birth needs the very same given name to link on its own
     not_same_name = [i for i in range(len(given.levels)) if i != given.level_index("exact")]
-    same_birth = pl.col(dob.gamma_column).is_in([0, 1])
+    # any birth-date level but 'different' (a typo or a missing date does not tell twins apart)
+    same_birth = pl.col(dob.gamma_column) < len(dob.levels) - 1
     same_family = pl.col(surname.gamma_column) < len(surname.levels) - 1
     flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
     identifier_agrees = pl.any_horizontal(

@@ -24,6 +24,7 @@ from matcher.store import db
 from matcher.store.context import WriteContext, chunked
 from matcher.store.models import ChangeLock, Identity, Judgement, PendingChange, Record, utcnow
 from matcher.store.recluster import neighbourhood, pair_key, recluster
+from matcher.store.sqlutil import in_values
 
 if TYPE_CHECKING:
     from matcher.store.store import IdentityStore
@@ -60,7 +61,7 @@ def _members(ctx: WriteContext, identity_ids: Iterable[str]) -> dict[str, list[s
     out: dict[str, list[str]] = {i: [] for i in identity_ids}
     for rid, ident in ctx.session.execute(
         select(Record.record_id, Record.identity_id)
-        .where(Record.identity_id.in_(list(out))).order_by(Record.record_id)
+        .where(in_values(Record.identity_id, out)).order_by(Record.record_id)
     ):
         if ident is not None:
             out[ident].append(rid)
@@ -168,7 +169,7 @@ class Changes:
             rows = ctx.session.execute(
                 select(Judgement.id, Judgement.record_id_l, Judgement.record_id_r).where(
                     Judgement.active.is_(True), Judgement.decision == "non_match",
-                    Judgement.record_id_l.in_(part))
+                    in_values(Judgement.record_id_l, part))
             ).all()
             for jid, left, right in rows:
                 if right in owner and owner[right] != owner[left]:
@@ -182,7 +183,7 @@ class Changes:
         for part in chunked(sorted(records)):
             held = session.execute(
                 select(ChangeLock.record_id, ChangeLock.change_id)
-                .where(ChangeLock.record_id.in_(part)).limit(1)
+                .where(in_values(ChangeLock.record_id, part)).limit(1)
             ).first()
             if held is not None:
                 raise ConflictError(

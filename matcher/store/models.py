@@ -184,8 +184,9 @@ class Link(Base):
     match_probability: Mapped[float] = mapped_column(Float)
     match_weight: Mapped[float] = mapped_column(Float)
     possible_multiple_birth: Mapped[bool] = mapped_column(Boolean, default=False)
-    contributions: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    contributions: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    """Per-comparison match-weight contributions (`mw_*`); only kept at or above the lower
+    threshold, where a reviewer may need them."""
 
 
 class NearMatch(Base):

@@ -20,7 +20,7 @@ from sqlalchemy import insert, or_, select, update
 
 from matcher.errors import StoreError
 from matcher.store.backend import MatchingBackend
-from matcher.store.context import WriteContext, chunked
+from matcher.store.context import WriteContext, bulk_insert, bulk_update, chunked
 from matcher.store.identity_plan import plan_identities
 from matcher.store.ids import new_identity_ids
 from matcher.store.models import (
@@ -31,6 +31,7 @@ from matcher.store.models import (
     NearMatch,
     Record,
 )
+from matcher.store.sqlutil import in_values
 
 PAIR_COLUMNS = ("record_id_l", "record_id_r", "match_probability", "match_weight",
                 "possible_multiple_birth")
@@ -66,7 +67,7 @@ class _Links:
 
 
 def _in(column: Any, values: Iterable[str]) -> Any:
-    return column.in_(list(values))
+    return in_values(column, values)
 
 
 def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> set[str]:
@@ -184,19 +185,21 @@ def recluster(
     previous = {rid: identity for rid, (identity, _) in info.items()}
     state_of = {rid: state for rid, (_, state) in info.items()}
 
-    links = _links_touching(ctx, records)
-    judged = _judgements_touching(ctx, records)
+    with ctx.timed("read_links"):
+        links = _links_touching(ctx, records)
+        judged = _judgements_touching(ctx, records)
     must = [k for k, d in judged.items() if d == "match" and k[0] in records and k[1] in records]
     cannot = [k for k, d in judged.items()
               if d == "non_match" and k[0] in records and k[1] in records]
 
-    result = backend.cluster(
-        pl.Series("record_id", ordered, dtype=pl.String),
-        _pairs_frame(links.within),
-        backend.thresholds,
-        must_link=_constraint_frame(must),
-        cannot_link=_constraint_frame(cannot),
-    )
+    with ctx.timed("cluster"):
+        result = backend.cluster(
+            pl.Series("record_id", ordered, dtype=pl.String),
+            _pairs_frame(links.within),
+            backend.thresholds,
+            must_link=_constraint_frame(must),
+            cannot_link=_constraint_frame(cannot),
+        )
     clusters: dict[int, list[str]] = defaultdict(list)
     for rid, cid in result.assignments.select("record_id", "cluster_id").iter_rows():
         clusters[int(cid)].append(rid)
@@ -222,10 +225,12 @@ def recluster(
     outcome = ReclusterOutcome(identity_of=identity_of,
                                identities_merged=dict(plan.merged_into))
 
-    _write_identities(ctx, clusters, final, set(fresh_ids), previous, plan.merged_into,
-                      state_of, cause, change_id, outcome)
-    _reconcile_near_matches(ctx, records, result.near_matches, links, judged, identity_of,
-                            state_of, backend.thresholds.lower, outcome)
+    with ctx.timed("write_identities"):
+        _write_identities(ctx, clusters, final, set(fresh_ids), previous, plan.merged_into,
+                          state_of, cause, change_id, outcome)
+    with ctx.timed("near_matches"):
+        _reconcile_near_matches(ctx, records, result.near_matches, links, judged,
+                                identity_of, state_of, backend.thresholds.lower, outcome)
     return outcome
 
 
@@ -253,11 +258,12 @@ def _write_identities(
         extra["change_id"] = change_id
 
     if fresh:
-        session.execute(insert(Identity), [
+        # creation order (the age that decides later merges) follows each cluster's first record
+        first_record = {final[cid]: min(rids) for cid, rids in clusters.items()}
+        bulk_insert(session, Identity, [
             {"identity_id": ident, "status": "active", "cause": cause,
              "created_at": now, "updated_at": now}
-            for ident in sorted(fresh, key=lambda i: min(
-                rid for cid, rids in clusters.items() if final[cid] == i for rid in rids))
+            for ident in sorted(fresh, key=first_record.__getitem__)
         ])
         outcome.identities_created = sorted(fresh)
 
@@ -265,7 +271,7 @@ def _write_identities(
              for cid, rids in clusters.items() for rid in rids
              if previous.get(rid) != final[cid]]
     if moves:
-        session.execute(update(Record), moves)
+        bulk_update(session, Record, "record_id", moves)
     outcome.records_moved = sum(1 for m in moves if previous.get(m["record_id"]) is not None)
 
     for retired, survivor in sorted(merged_into.items()):
@@ -337,7 +343,7 @@ def _write_identities(
                 record_ids=[r for r in joined if state_of[r] in arriving], **extra,
             )
     if lineage:
-        session.execute(insert(IdentityLineage), lineage)
+        bulk_insert(session, IdentityLineage, lineage)
 
 
 def _reconcile_near_matches(
@@ -407,19 +413,32 @@ def _reconcile_near_matches(
                      record_id_r=item.record_id_r, resolution="obsolete")
             outcome.near_matches_closed += 1
 
-    wanted = sorted(k for k in desired
-                    if k not in existing or existing[k].status in ("open", "obsolete"))
+    def stale(key: PairKey) -> bool:
+        item = existing.get(key)
+        if item is None or item.status == "obsolete":
+            return True
+        row = desired[key]
+        return item.status == "open" and (item.match_probability, item.match_weight) != (
+            row[2], row[3])
+
+    wanted = sorted(k for k in desired if stale(k))
     contributions: dict[PairKey, dict[str, Any]] = {}
-    for key in wanted:
-        contributions[key] = dict(session.scalar(
-            select(Link.contributions).where(Link.record_id_l == key[0],
-                                             Link.record_id_r == key[1])) or {})
+    wanted_set = set(wanted)
+    lefts, rights = sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})
+    for part in chunked(lefts):
+        for left, right, values in session.execute(
+            select(Link.record_id_l, Link.record_id_r, Link.contributions)
+            .where(_in(Link.record_id_l, part), _in(Link.record_id_r, rights))
+        ):
+            if (left, right) in wanted_set:
+                contributions[(left, right)] = dict(values or {})
     to_create: list[dict[str, Any]] = []
     for key in wanted:
         row = desired[key]
         found = existing.get(key)
         values = {"match_probability": row[2], "match_weight": row[3],
-                  "possible_multiple_birth": row[4], "contributions": contributions[key]}
+                  "possible_multiple_birth": row[4],
+                  "contributions": contributions.get(key, {})}
         if found is None:
             to_create.append({"record_id_l": key[0], "record_id_r": key[1],
                               "state_l": state(key[0]), "state_r": state(key[1]),

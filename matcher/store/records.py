@@ -11,12 +11,17 @@ from sqlalchemy.orm import Session
 
 from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS
 from matcher.store.models import Record
+from matcher.store.sqlutil import in_values
 
 CANONICAL_SCHEMA: dict[str, Any] = dict.fromkeys(CANONICAL_COLUMNS, pl.String)
 ERROR_SCHEMA: dict[str, Any] = {
     "record_id": pl.String, "source": pl.String, "row": pl.Int64,
     "field": pl.String, "reason": pl.String,
 }
+
+
+SMALL_FRAME = 8
+"""Frames up to this many rows are shaped in plain Python (the one-record online path)."""
 
 
 def empty_errors() -> pl.DataFrame:
@@ -30,6 +35,8 @@ def canonical_frame(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     Rows without a record_id or state cannot be stored and are returned as errors. Within the
     frame a repeated record_id is an update: the last row wins.
     """
+    if records.height <= SMALL_FRAME:
+        return _canonical_small(records)
     frame = records.with_row_index("__row")
     frame = frame.with_columns(
         [
@@ -54,6 +61,35 @@ def canonical_frame(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = frame.unique("record_id", keep="last", maintain_order=True)
     error_frame = pl.concat(errors) if errors else empty_errors()
     return frame.select(CANONICAL_COLUMNS), error_frame
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _canonical_small(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`canonical_frame` in plain Python: polars' fixed cost dominates for a few rows."""
+    kept: dict[str, dict[str, str | None]] = {}
+    errors: list[dict[str, Any]] = []
+    for number, row in enumerate(records.to_dicts(), start=1):
+        values = {c: _clean(row.get(c)) for c in CANONICAL_COLUMNS}
+        source = row.get("source")
+        missing = [c for c in ("record_id", "state") if values[c] is None]
+        for column in missing:
+            errors.append({"record_id": values["record_id"],
+                           "source": None if source is None else str(source), "row": number,
+                           "field": column, "reason": f"'{column}' must be present; got None"})
+        if not missing:
+            rid = values["record_id"]
+            assert rid is not None
+            kept.pop(rid, None)
+            kept[rid] = values
+    frame = pl.DataFrame(list(kept.values()), schema=CANONICAL_SCHEMA)
+    error_frame = pl.DataFrame(errors, schema=ERROR_SCHEMA) if errors else empty_errors()
+    return frame, error_frame.select(ERROR_COLUMNS)
 
 
 def content_hashes(frame: pl.DataFrame) -> list[str]:
@@ -84,7 +120,7 @@ def read_records(
     if after_seq is not None:
         stmt = stmt.where(Record.change_seq > after_seq)
     if record_ids is not None:
-        stmt = stmt.where(Record.record_id.in_(record_ids))
+        stmt = stmt.where(in_values(Record.record_id, record_ids))
     rows = session.execute(stmt).all()
     max_seq = max((r[-1] for r in rows), default=0)
     return rows_to_frame([tuple(r[:-1]) for r in rows]), max_seq

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,20 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, select
 
 from matcher.errors import StoreError
 from matcher.store import db
 from matcher.store.backend import MatchingBackend, RecordIndex
-from matcher.store.context import WriteContext, chunked
-from matcher.store.models import Link, Record, StoreMeta, utcnow
-from matcher.store.recluster import neighbourhood, pair_key, recluster
+from matcher.store.context import WriteContext, bulk_insert, bulk_update, chunked
+from matcher.store.models import Link, Record, StoreMeta, StoreState, utcnow
+from matcher.store.recluster import neighbourhood, recluster
 from matcher.store.records import (
     canonical_frame,
     content_hashes,
     empty_errors,
     read_records,
 )
+from matcher.store.sqlutil import in_values
 
 META_MODEL = "model_json"
 META_SETTINGS = "settings_json"
@@ -92,6 +94,9 @@ class _IndexState:
                 index.add(frame)
             self.index, self.synced_seq = index, max_seq
             return index
+        latest = session.scalar(select(StoreState.change_seq).where(StoreState.id == 1))
+        if latest is not None and latest <= self.synced_seq:
+            return self.index
         frame, max_seq = read_records(session, after_seq=self.synced_seq)
         if frame.height:
             self.index.remove(frame["record_id"].to_list())
@@ -132,6 +137,8 @@ class IdentityStore:
         self._backend = backend
         self._lock = threading.RLock()
         self._index = _IndexState()
+        self.timings: dict[str, float] = {}
+        """Seconds spent per stage of write transactions since opening (for benchmarks)."""
         self.identities = Identities(self)
         self.reviews = Reviews(self)
         self.changes = Changes(self)
@@ -243,14 +250,23 @@ class IdentityStore:
     @contextmanager
     def write(self) -> Iterator[WriteContext]:
         """One write transaction holding the writer lock (events, audit flushed at the end)."""
-        with self._lock, db.write_session(self.engine) as (session, state):
-            ctx = WriteContext(session=session, state=state, now=utcnow())
-            yield ctx
-            ctx.flush()
-            if ctx.changed_records and session.scalar(
-                select(Record.record_id).where(Record.identity_id.is_(None)).limit(1)
-            ):
-                raise StoreError("every record must belong to an identity at commit")
+        with self._lock:
+            started = time.perf_counter()
+            with db.write_session(self.engine) as (session, state):
+                ctx = WriteContext(session=session, state=state, now=utcnow())
+                ctx.timings["lock"] = time.perf_counter() - started
+                yield ctx
+                with ctx.timed("flush"):
+                    ctx.flush()
+                    if ctx.changed_records and session.scalar(
+                        select(Record.record_id).where(Record.identity_id.is_(None)).limit(1)
+                    ):
+                        raise StoreError("every record must belong to an identity at commit")
+                commit_started = time.perf_counter()
+            ctx.timings["commit"] = time.perf_counter() - commit_started
+            ctx.timings["total"] = time.perf_counter() - started
+            for stage, seconds in ctx.timings.items():
+                self.timings[stage] = self.timings.get(stage, 0.0) + seconds
 
     @contextmanager
     def write_with_index(self) -> Iterator[tuple[WriteContext, RecordIndex, list[str]]]:
@@ -260,7 +276,8 @@ class IdentityStore:
         with self._lock:
             try:
                 with self.write() as ctx:
-                    index = self._index.sync(self.backend, ctx.session)
+                    with ctx.timed("index_sync"):
+                        index = self._index.sync(self.backend, ctx.session)
                     yield ctx, index, touched
                 self._index.synced_seq = ctx.state.change_seq
             except BaseException:
@@ -312,7 +329,7 @@ class IdentityStore:
             for part in chunked(ids):
                 for rid, digest, version, ident in session.execute(
                     select(Record.record_id, Record.content_hash, Record.version,
-                           Record.identity_id).where(Record.record_id.in_(part))
+                           Record.identity_id).where(in_values(Record.record_id, part))
                 ):
                     existing[rid] = (digest, version, ident)
             status = [
@@ -323,20 +340,25 @@ class IdentityStore:
             work_mask = pl.Series([s != "unchanged" for s in status])
             work = frame.filter(work_mask)
             if work.height:
-                self._write_records(ctx, work, existing, touched)
+                with ctx.timed("write_records"):
+                    self._write_records(ctx, work, existing, touched)
                 changed = [rid for rid, s in zip(ids, status, strict=True) if s == "updated"]
-                if changed:
-                    index.remove(changed)
-                index.add(work)
-                pairs = self._score(index, work)
+                with ctx.timed("index_add"):
+                    if changed:
+                        index.remove(changed)
+                    index.add(work)
+                with ctx.timed("score"):
+                    pairs = self._score(index, work)
                 result.pairs = len(pairs)
-                for column in (Link.record_id_l, Link.record_id_r):
-                    for part in chunked(changed):
-                        session.execute(delete(Link).where(column.in_(part)))
-                if pairs:
-                    session.execute(insert(Link), pairs)
-                touched_records = neighbourhood(ctx, work["record_id"].to_list(),
-                                                self.backend.thresholds.upper)
+                with ctx.timed("write_links"):
+                    for column in (Link.record_id_l, Link.record_id_r):
+                        for part in chunked(changed):
+                            session.execute(delete(Link).where(in_values(column, part)))
+                    if pairs:
+                        bulk_insert(session, Link, pairs)
+                with ctx.timed("neighbourhood"):
+                    touched_records = neighbourhood(ctx, work["record_id"].to_list(),
+                                                    self.backend.thresholds.upper)
                 outcome = recluster(ctx, self.backend, touched_records, cause="load")
                 result.identities_created = len(outcome.identities_created)
                 result.identities_merged = len(outcome.identities_merged)
@@ -354,7 +376,7 @@ class IdentityStore:
             for part in chunked(ids):
                 identity_of.update(session.execute(
                     select(Record.record_id, Record.identity_id)
-                    .where(Record.record_id.in_(part))
+                    .where(in_values(Record.record_id, part))
                 ).all())
         result.rows = pl.DataFrame(
             {"record_id": ids, "status": status, "identity_id": [identity_of[r] for r in ids]},
@@ -383,42 +405,39 @@ class IdentityStore:
                                  "created_at": now, "updated_at": now, "version": 1,
                                  "identity_id": None})
         touched.extend(work["record_id"].to_list())
-        if new_rows:
-            ctx.session.execute(insert(Record), new_rows)
-        if changed_rows:
-            ctx.session.execute(update(Record), changed_rows)
+        bulk_insert(ctx.session, Record, new_rows)
+        bulk_update(ctx.session, Record, "record_id", changed_rows)
 
     def _score(self, index: RecordIndex, work: pl.DataFrame) -> list[dict[str, Any]]:
         """Pairs of `work` records with everything indexed (all scored candidates: clustering
         uses low scores inside a component as evidence against it); contributions are kept
-        for pairs a reviewer may see (at or above the lower threshold)."""
+        for pairs a reviewer may see (at or above the lower threshold). Each pair once, in
+        (smaller, larger) order, keeping its best score."""
         raw = index.match(work)
         if raw.height == 0:
             return []
         lower = self.backend.thresholds.lower
         mw = [c for c in raw.columns if c.startswith("mw_")]
-        best: dict[tuple[str, str], dict[str, Any]] = {}
-        now = utcnow()
-        cols = ["record_id_l", "record_id_r", "match_probability", "match_weight",
-                "possible_multiple_birth", *mw]
-        for row in raw.select(cols).iter_rows(named=True):
-            key = pair_key(row["record_id_l"], row["record_id_r"])
-            if key[0] == key[1]:
-                continue
-            current = best.get(key)
-            if current is not None and current["match_probability"] >= row["match_probability"]:
-                continue
-            best[key] = {
-                "record_id_l": key[0],
-                "record_id_r": key[1],
-                "match_probability": float(row["match_probability"]),
-                "match_weight": float(row["match_weight"]),
-                "possible_multiple_birth": bool(row["possible_multiple_birth"]),
-                "contributions": ({c: _json_float(row[c]) for c in mw}
-                                  if row["match_probability"] >= lower else {}),
-                "scored_at": now,
-            }
-        return [best[k] for k in sorted(best)]
+        pairs = (
+            raw.filter(pl.col("record_id_l") != pl.col("record_id_r"))
+            .with_columns(
+                pl.min_horizontal("record_id_l", "record_id_r").alias("l"),
+                pl.max_horizontal("record_id_l", "record_id_r").alias("r"),
+            )
+            .sort(["l", "r", "match_probability"], descending=[False, False, True])
+            .unique(["l", "r"], keep="first", maintain_order=True)
+        )
+        out: list[dict[str, Any]] = []
+        columns = ["l", "r", "match_probability", "match_weight", "possible_multiple_birth"]
+        for left, right, prob, weight, flag, *contrib in pairs.select(*columns, *mw).iter_rows():
+            out.append({
+                "record_id_l": left, "record_id_r": right,
+                "match_probability": float(prob), "match_weight": float(weight),
+                "possible_multiple_birth": bool(flag),
+                "contributions": ({c: _json_float(v) for c, v in zip(mw, contrib, strict=True)}
+                                  if prob >= lower else None),
+            })
+        return out
 
     def upsert_record(self, record: Mapping[str, Any], *, actor: str = "loader",
                       validate: bool = True) -> RecordOutcome:
@@ -460,7 +479,7 @@ class IdentityStore:
             for part in chunked(stored):
                 identity_rows.extend(session.execute(
                     select(Record.record_id, Record.identity_id)
-                    .where(Record.record_id.in_(part))
+                    .where(in_values(Record.record_id, part))
                 ).all())
         identity = pl.DataFrame(identity_rows, schema={"record_id_r": pl.String,
                                                       "identity_id": pl.String}, orient="row")

@@ -242,9 +242,8 @@ def upgrade() -> None:
         sa.Column(
             "contributions",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            nullable=True,
         ),
-        sa.Column("scored_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["record_id_l"], ["records.record_id"], name=op.f("fk_links_record_id_l_records")
         ),
