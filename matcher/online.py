@@ -19,6 +19,8 @@ from matcher.settings import Settings
 from models.base import MatchModel
 
 SCORE_COLUMNS = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
+TF_MIN_RECORDS = 1000
+"""Indexed values needed before term frequencies from the index are trusted."""
 
 
 class OnlineMatcher:
@@ -42,12 +44,20 @@ class OnlineMatcher:
         return prepared.with_columns(self._index_tf(prepared))
 
     def _index_tf(self, prepared: pl.DataFrame) -> list[pl.Series]:
-        """Term frequencies as seen by the index (this record counted once)."""
+        """Term frequencies as seen by the index (this record counted once).
+
+        Below `TF_MIN_RECORDS` values the counts say nothing yet (in an empty store every
+        name would look universal), so the frequency is left unknown and scoring falls back
+        to the level's average u."""
         out = []
         for column, counts in self._tf_counts.items():
             total = sum(counts.values()) + 1
             values = prepared[column].to_list()
-            freq = [float("nan") if v is None else (counts.get(v, 0) + 1) / total for v in values]
+            if total < TF_MIN_RECORDS:
+                freq = [float("nan")] * len(values)
+            else:
+                freq = [float("nan") if v is None else (counts.get(v, 0) + 1) / total
+                        for v in values]
             out.append(pl.Series(f"tf_{column}", freq, dtype=pl.Float64))
         return out
 

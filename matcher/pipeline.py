@@ -130,6 +130,8 @@ class Linker:
             sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned))
         model.fit_m(sessions)
         model.fit_prior(matrix, total_pairs)
+        model.polish_m(matrix)
+        model.fit_prior(matrix, total_pairs)
         model.refine_u(random_matrix)
         model.fit_prior(matrix, total_pairs)
         return model

@@ -22,6 +22,8 @@ from matcher.errors import ModelError
 from models.base import gamma_matrix, scores_frame
 
 PROBABILITY_FLOOR = 1e-6
+UNSEEN_LEVEL_M = 1e-4
+"""A level whose learned m is at or below this was not seen by the session that learned it."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class FellegiSunterModel:
         self.m_: list[np.ndarray] | None = None
         self.u_: list[np.ndarray] | None = None
         self.prior_: float | None = None
+        self._candidate_lambda = 0.5
         self.sessions_: list[dict[str, object]] = []
 
     # --- fitting ---------------------------------------------------------------------------
@@ -120,6 +123,35 @@ class FellegiSunterModel:
             total = max(counts.sum(), 1.0)
             u.append(_normalise(np.maximum(counts, 0.5) / total))
         self.u_ = u
+        return self
+
+    def polish_m(self, candidate_gammas: np.ndarray) -> FellegiSunterModel:
+        """Estimate the levels no session could see, by one M-step over all candidate pairs.
+
+        A session cannot see levels its blocking rule makes impossible (a first/last swap is
+        never inside a block keyed on the first name), so such levels leave their sessions
+        with m at the floor. One step over the union of all rules' pairs, weighted by the full
+        model's posterior, estimates them; the levels the sessions did learn keep their
+        values. Only one step: iterating would let the latent class drift."""
+        m, u = self._checked()
+        if self.prior_ is None:
+            raise ModelError("fit_prior must run before polish_m")
+        patterns, counts = _patterns(candidate_gammas)
+        posterior = self._posterior(patterns, m, u, self._candidate_lambda,
+                                    range(len(self.layouts))) * counts
+        polished = []
+        for index, layout in enumerate(self.layouts):
+            column = patterns[:, index]
+            seen = column >= 0
+            sums = np.bincount(column[seen], weights=posterior[seen],
+                               minlength=len(layout.labels))
+            if sums.sum() <= 0:
+                polished.append(m[index])
+                continue
+            step = sums / float(sums.sum())
+            unseen = m[index] <= UNSEEN_LEVEL_M
+            polished.append(_normalise(np.where(unseen, step, m[index])))
+        self.m_ = polished
         return self
 
     def refine_u(self, random_gammas: np.ndarray) -> FellegiSunterModel:
@@ -185,6 +217,7 @@ class FellegiSunterModel:
                 lam = new
                 break
             lam = new
+        self._candidate_lambda = lam
         expected = lam * len(candidate_gammas)
         self.prior_ = float(min(max(expected / max(total_pairs, 1), 1e-12), 0.5))
         return self
