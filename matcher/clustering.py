@@ -47,6 +47,9 @@ class IndexedPairs:
     same_name: np.ndarray | None = None
     """Per pair: the given names agree exactly. When a component must be rebuilt, these links
     go first, so a twin's own records gather before a name that fits both twins can pull."""
+    confirmed: np.ndarray | None = None
+    """Per pair: an identifier agrees. Two groups joined by such a strong link are one person
+    even if a pair between them looks like twins (twins never share an identifier)."""
 
 
 @dataclass
@@ -82,6 +85,7 @@ class _Link:
     strong: int = 0
     weight: float = 0.0
     flagged: int = 0
+    confirmed: int = 0
 
     def add(self, other: _Link) -> None:
         self.probability += other.probability
@@ -89,6 +93,7 @@ class _Link:
         self.strong += other.strong
         self.weight += other.weight
         self.flagged += other.flagged
+        self.confirmed += other.confirmed
 
 
 class _Groups:
@@ -109,11 +114,11 @@ class _Groups:
         return root
 
     def add_score(self, a: int, b: int, probability: float, strong: bool, weight: float,
-                  flagged: bool) -> None:
+                  flagged: bool, confirmed: bool) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
-        pair = _Link(probability, 1, int(strong), weight, int(flagged))
+        pair = _Link(probability, 1, int(strong), weight, int(flagged), int(strong and confirmed))
         for x, y in ((ra, rb), (rb, ra)):
             self.links[x].setdefault(y, _Link()).add(pair)
 
@@ -123,11 +128,12 @@ class _Groups:
         self.judged_apart[rb].add(ra)
 
     def apart(self, ra: int, rb: int) -> bool:
-        """Judged apart, or a scored pair between them looks like twins."""
+        """Judged apart, or a scored pair between them looks like twins and no strong link
+        with an agreeing identifier says they are one person."""
         if rb in self.judged_apart[ra]:
             return True
         link = self.links[ra].get(rb)
-        return link is not None and link.flagged > 0
+        return link is not None and link.flagged > 0 and link.confirmed == 0
 
     def coherent(self, ra: int, rb: int) -> bool:
         if self.apart(ra, rb):
@@ -260,7 +266,8 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
     for k in index.tolist():
         g = groups[int(labels[pairs.left[k]])]
         g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]),
-                    bool(edge[k]), float(weights[k]), bool(pairs.twin_flag[k]))
+                    bool(edge[k]), float(weights[k]), bool(pairs.twin_flag[k]),
+                    bool(pairs.confirmed[k]) if pairs.confirmed is not None else False)
     for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
         if int(labels[a]) in groups:
             g = groups[int(labels[a])]

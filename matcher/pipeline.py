@@ -180,7 +180,9 @@ class Linker:
                                    scores["match_probability"].to_numpy(),
                                    gammas["possible_multiple_birth"].to_numpy(),
                                    scores["match_weight"].to_numpy(),
-                                   self.exact_name(gammas))
+                                   self.exact_name(gammas),
+                                   gammas.select(identifier_agreement(self.comparisons))
+                                   .to_series().to_numpy())
             outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds)
             ids = prepared["record_id"]
             scored = pl.concat([
@@ -247,6 +249,14 @@ def sample_random_pairs(sources: pl.Series, count: int, link_only: bool, seed: i
     return pl.DataFrame({"idx_l": left.astype(np.uint32), "idx_r": right.astype(np.uint32)})
 
 
+def identifier_agreement(comparisons: list[Comparison]) -> pl.Expr:
+    """An identifier comparison (a national id, the state's student id) agrees, exactly or on
+    a fuzzy level: evidence about the person, not the family."""
+    return pl.any_horizontal(
+        [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
+         for c in comparisons if c.identifier] or [pl.lit(False)])
+
+
 def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Series,
               mbf_r: pl.Series) -> pl.Series:
     """Same birth date, related surnames, clearly different given names: possibly twins.
@@ -269,9 +279,7 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
     same_birth = pl.col(dob.gamma_column) < len(dob.levels) - 1
     same_family = pl.col(surname.gamma_column) < len(surname.levels) - 1
     flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
-    identifier_agrees = pl.any_horizontal(
-        [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
-         for c in comparisons if c.identifier] or [pl.lit(False)])
+    identifier_agrees = identifier_agreement(comparisons)
     gendered = [i for i, lvl in enumerate(given.levels) if lvl.gendered]
     swapped = [given.level_index("first and last name swapped")]
     sex = next((c for c in comparisons if c.primary == ("sex",)), None)
