@@ -66,6 +66,12 @@ def _initial_m(n_levels: int) -> np.ndarray:
     return _normalise(guess)
 
 
+def _level_sums(levels: np.ndarray, weights: np.ndarray, n_levels: int) -> np.ndarray:
+    """Total weight per level of one comparison, missing values (-1) left out."""
+    seen = levels >= 0
+    return np.bincount(levels[seen], weights=weights[seen], minlength=n_levels).astype(float)
+
+
 def _unlearned_m(u: np.ndarray, labels: Sequence[str]) -> np.ndarray:
     """m for a comparison no session could learn (too few pairs): the 'exact' level (else the
     first) is strong evidence, the last ('different') level is against, every other level is
@@ -116,12 +122,10 @@ class FellegiSunterModel:
     def fit_u(self, random_gammas: np.ndarray) -> FellegiSunterModel:
         """u from comparison vectors of random pairs (almost all non-matches)."""
         u = []
+        ones = np.ones(len(random_gammas))
         for index, layout in enumerate(self.layouts):
-            column = random_gammas[:, index]
-            column = column[column >= 0]
-            counts = np.bincount(column, minlength=len(layout.labels)).astype(float)
-            total = max(counts.sum(), 1.0)
-            u.append(_normalise(np.maximum(counts, 0.5) / total))
+            counts = _level_sums(random_gammas[:, index], ones, len(layout.labels))
+            u.append(_normalise(np.maximum(counts, 0.5) / max(counts.sum(), 1.0)))
         self.u_ = u
         return self
 
@@ -141,10 +145,7 @@ class FellegiSunterModel:
                                     range(len(self.layouts))) * counts
         polished = []
         for index, layout in enumerate(self.layouts):
-            column = patterns[:, index]
-            seen = column >= 0
-            sums = np.bincount(column[seen], weights=posterior[seen],
-                               minlength=len(layout.labels))
+            sums = _level_sums(patterns[:, index], posterior, len(layout.labels))
             if sums.sum() <= 0:
                 polished.append(m[index])
                 continue
@@ -166,12 +167,8 @@ class FellegiSunterModel:
                                            range(len(self.layouts)))) * counts
         refined = []
         for index, layout in enumerate(self.layouts):
-            column = patterns[:, index]
-            seen = column >= 0
-            sums = np.bincount(column[seen], weights=non_match[seen],
-                               minlength=len(layout.labels))
-            total = max(float(non_match[seen].sum()), 1.0)
-            refined.append(_normalise(np.maximum(sums, 0.5) / total))
+            sums = _level_sums(patterns[:, index], non_match, len(layout.labels))
+            refined.append(_normalise(np.maximum(sums, 0.5) / max(float(sums.sum()), 1.0)))
         self.u_ = refined
         return self
 
@@ -237,10 +234,7 @@ class FellegiSunterModel:
             new_lam = float(weights.sum() / counts.sum())
             change = abs(new_lam - lam)
             for i in learn:
-                column = patterns[:, i]
-                seen = column >= 0
-                sums = np.bincount(column[seen], weights=weights[seen],
-                                   minlength=len(self.layouts[i].labels))
+                sums = _level_sums(patterns[:, i], weights, len(self.layouts[i].labels))
                 new_m = _normalise(sums / max(sums.sum(), 1e-12))
                 change = max(change, float(np.abs(new_m - m[i]).max()))
                 m[i] = new_m

@@ -10,7 +10,7 @@ the stayers and must-links the leavers together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -23,13 +23,14 @@ from matcher.errors import ConflictError, NotFoundError, StoreError
 from matcher.store import db
 from matcher.store.context import WriteContext, chunked
 from matcher.store.models import ChangeLock, Identity, Judgement, PendingChange, Record, utcnow
-from matcher.store.recluster import neighbourhood, pair_key, recluster
+from matcher.store.recluster import Evidence, neighbourhood, pair_key, recluster
 from matcher.store.sqlutil import in_values
 
 if TYPE_CHECKING:
     from matcher.store.store import IdentityStore
 
 ESCALATION_ACTOR = "system:escalation"
+Rescore = Callable[[list[str]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ class Changes:
     def _decide(self, change_id: int, *, actor: str, note: str | None, approve: bool,
                 automatic: bool = False) -> ChangeView:
         store = self._store
-        with store.write() as ctx:
+        with store.write_with_index() as (ctx, index, _touched):
             change = ctx.session.get(PendingChange, change_id, with_for_update=True)
             if change is None:
                 raise NotFoundError(f"'change_id' must name a merge or split; got {change_id!r}")
@@ -233,8 +234,10 @@ class Changes:
                     "administrator must validate it (two-person rule)")
             ctx.session.execute(delete(ChangeLock).where(ChangeLock.change_id == change.id))
             if approve:
-                result = (self._apply_merge(ctx, change, actor) if change.kind == "merge"
-                          else self._apply_split(ctx, change, actor))
+                rescore = store.rescorer(ctx, index)
+                result = (self._apply_merge(ctx, change, actor, rescore)
+                          if change.kind == "merge"
+                          else self._apply_split(ctx, change, actor, rescore))
                 change.status = "auto_approved" if automatic else "approved"
                 change.result = result
             else:
@@ -245,8 +248,8 @@ class Changes:
                       initiated_by=change.initiated_by)
             return _view(change)
 
-    def _apply_merge(self, ctx: WriteContext, change: PendingChange, actor: str
-                     ) -> dict[str, Any]:
+    def _apply_merge(self, ctx: WriteContext, change: PendingChange, actor: str,
+                     rescore: Rescore) -> dict[str, Any]:
         store = self._store
         current = [_resolve(ctx, i) for i in change.identity_ids]
         wanted = list(dict.fromkeys(current))
@@ -265,7 +268,10 @@ class Changes:
             ctx.session.execute(insert(Judgement), judgements)
         records = [r for rids in members.values() for r in rids]
         touched = neighbourhood(ctx, records, store.backend.thresholds.upper)
-        outcome = recluster(ctx, store.backend, touched, cause="merge", change_id=change.id)
+        evidence = Evidence(new_edges=frozenset((j["record_id_l"], j["record_id_r"])
+                                                for j in judgements), rescore=rescore)
+        outcome = recluster(ctx, store.backend, touched, cause="merge", change_id=change.id,
+                            evidence=evidence)
         survivors = {outcome.identity_of[r] for r in records}
         if len(survivors) != 1:
             raise StoreError(f"merge #{change.id} could not be applied: clustering kept "
@@ -274,8 +280,8 @@ class Changes:
         return {"identity_id": survivor,
                 "merged_ids": sorted(i for i in wanted if i != survivor)}
 
-    def _apply_split(self, ctx: WriteContext, change: PendingChange, actor: str
-                     ) -> dict[str, Any]:
+    def _apply_split(self, ctx: WriteContext, change: PendingChange, actor: str,
+                     rescore: Rescore) -> dict[str, Any]:
         store = self._store
         identity_id = change.identity_ids[0]
         _active_identity(ctx, identity_id)
@@ -298,8 +304,10 @@ class Changes:
         ctx.session.execute(insert(Judgement), [
             {"record_id_l": p[0], "record_id_r": p[1], "decision": d, **base} for p, d in pairs])
         touched = neighbourhood(ctx, members, store.backend.thresholds.upper)
+        evidence = Evidence(new_edges=frozenset(p for p, d in pairs if d == "match"),
+                            rescore=rescore)
         outcome = recluster(ctx, store.backend, touched, cause="split", change_id=change.id,
-                            anchors={identity_id: set(stayers)})
+                            anchors={identity_id: set(stayers)}, evidence=evidence)
         new_ids = sorted({outcome.identity_of[r] for r in leavers})
         return {"identity_id": identity_id, "new_identity_ids": new_ids,
                 "record_ids": sorted(leavers)}

@@ -26,49 +26,59 @@ def chunked(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _executemany(session: Session, stmt: Any, columns: list[str], types: list[Any],
-                 rows: list[dict[str, Any]], names: list[str]) -> None:
-    """Compile once, convert values with each column type's own bind processor, and hand the
-    rows to the driver's executemany (SQLAlchemy's per-row machinery costs ~10x more)."""
+_COMPILED: dict[tuple[str, str, str, tuple[str, ...], str], tuple[str, list[str] | None]] = {}
+"""(dialect, kind, table, columns, key) -> (SQL, positional parameter order)."""
+
+
+def _statement(session: Session, kind: str, model: type[Base], columns: tuple[str, ...],
+               key: str) -> tuple[str, list[str] | None]:
+    dialect = session.connection().dialect
+    cache_key = (dialect.name, kind, model.__tablename__, columns, key)
+    found = _COMPILED.get(cache_key)
+    if found is None:
+        if kind == "insert":
+            stmt: Any = insert(model).values({c: bindparam(f"p_{c}") for c in columns})
+        else:
+            stmt = (update(model).where(getattr(model, key) == bindparam(f"p_{key}"))
+                    .values({c: bindparam(f"p_{c}") for c in columns if c != key}))
+        compiled = stmt.compile(dialect=dialect)
+        order = list(compiled.positiontup or []) if compiled.positional else None
+        found = _COMPILED[cache_key] = (compiled.string, order)
+    return found
+
+
+def _executemany(session: Session, kind: str, model: type[Base],
+                 rows: list[dict[str, Any]], key: str = "") -> None:
+    """Compile once per shape, convert values with each column type's own bind processor,
+    and hand the rows to the driver's executemany (SQLAlchemy's per-row machinery costs
+    about ten times more)."""
+    if not rows:
+        return
     conn = session.connection()
     dialect = conn.dialect
-    compiled = stmt.compile(dialect=dialect)
-    processors = [t._cached_bind_processor(dialect) for t in types]
+    columns = tuple(rows[0])
+    sql, order = _statement(session, kind, model, columns, key)
+    table = model.__table__
+    processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
     converted = [
-        {name: (proc(row[col]) if proc is not None else row[col])
-         for name, col, proc in zip(names, columns, processors, strict=True)}
+        {f"p_{col}": (proc(row[col]) if proc is not None else row[col])
+         for col, proc in zip(columns, processors, strict=True)}
         for row in rows
     ]
-    if compiled.positional:
-        order = [names.index(n) for n in compiled.positiontup or []]
-        params: Any = [tuple(r[names[i]] for i in order) for r in converted]
-    else:
-        params = converted
-    conn.exec_driver_sql(compiled.string, params)
+    params: Any = ([tuple(r[n] for n in order) for r in converted] if order is not None
+                   else converted)
+    conn.exec_driver_sql(sql, params)
 
 
 def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """executemany INSERT of rows that all carry the same keys (every NOT NULL column)."""
-    if not rows:
-        return
-    table = model.__table__
-    columns = list(rows[0])
-    names = [f"p_{c}" for c in columns]
-    stmt = insert(model).values({c: bindparam(n) for c, n in zip(columns, names, strict=True)})
-    _executemany(session, stmt, columns, [table.c[c].type for c in columns], rows, names)
+    _executemany(session, "insert", model, rows)
 
 
 def bulk_update(session: Session, model: type[Base], key: str,
                 rows: list[dict[str, Any]]) -> None:
     """executemany UPDATE ... WHERE key = :key, setting the other keys of each row."""
-    if not rows:
-        return
-    table = model.__table__
-    columns = list(rows[0])
-    names = [f"p_{c}" for c in columns]
-    stmt = (update(model).where(getattr(model, key) == bindparam(f"p_{key}"))
-            .values({c: bindparam(f"p_{c}") for c in columns if c != key}))
-    _executemany(session, stmt, columns, [table.c[c].type for c in columns], rows, names)
+    _executemany(session, "update", model, rows, key)
 
 
 @dataclass

@@ -168,7 +168,8 @@ RECORD_DATA_COLUMNS: tuple[str, ...] = tuple(CANONICAL_COLUMNS)
 
 
 class Link(Base):
-    """A scored candidate pair: the evidence re-clustering uses (low scores included).
+    """A scored pair: the evidence re-clustering uses. Pairs at or above the lower threshold,
+    and inside linked components the pairs below it (evidence against a component).
 
     `record_id_l < record_id_r` always. Pairs are rescored when either record changes.
     """

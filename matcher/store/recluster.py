@@ -11,7 +11,7 @@ review items.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,24 @@ class ReclusterOutcome:
     records_moved: int = 0
     near_matches_created: int = 0
     near_matches_closed: int = 0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one transaction adds to the pair graph, and how to score more pairs.
+
+    Stored links are the pairs at or above the lower threshold plus, inside linked components,
+    the pairs below it (cluster() reads a low pair inside a component as evidence against it).
+    `seeds` are the new/changed records, whose every candidate pair was just scored:
+    `fresh_low` holds their pairs below the lower threshold. `new_edges` are must-links this
+    transaction adds. When a component now joins records that were apart before, the pairs
+    among its older records were never needed and are scored again with `rescore`.
+    """
+
+    seeds: frozenset[str] = frozenset()
+    new_edges: frozenset[tuple[str, str]] = frozenset()
+    fresh_low: Sequence[dict[str, Any]] = ()
+    rescore: Callable[[list[str]], list[dict[str, Any]]] | None = None
 
 
 LinkRow = tuple[str, str, float, float, bool]
@@ -160,16 +178,72 @@ def _constraint_frame(pairs: list[PairKey]) -> pl.DataFrame | None:
     )
 
 
+def _components(records: Iterable[str], edges: Iterable[PairKey]) -> dict[str, str]:
+    """Union-find: record -> a representative record of its connected component."""
+    parent = {r: r for r in records}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        if a in parent and b in parent:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return {r: find(r) for r in parent}
+
+
+def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
+                        must: list[PairKey], evidence: Evidence, lower: float, upper: float
+                        ) -> None:
+    """Store (and add to `links.within`) the pairs below the lower threshold that fall inside
+    a linked component of `records`: the seeds' fresh ones, and re-scored ones where a
+    component now joins older records that were apart."""
+    strong = [(lk[0], lk[1]) for lk in links.within if lk[2] >= upper] + must
+    component = _components(records, strong)
+    old_edges = [e for e in strong if e[0] not in evidence.seeds
+                 and e[1] not in evidence.seeds and e not in evidence.new_edges]
+    olds = [r for r in records if r not in evidence.seeds]
+    before = _components(olds, old_edges)
+    parts: dict[str, set[str]] = defaultdict(set)
+    for r in olds:
+        parts[component[r]].add(before[r])
+    bridged = sorted(r for r in olds if len(parts[component[r]]) > 1)
+
+    known = {(lk[0], lk[1]) for lk in links.within}
+    candidates: list[dict[str, Any]] = list(evidence.fresh_low)
+    if bridged and evidence.rescore is not None:
+        with ctx.timed("rescore"):
+            candidates += evidence.rescore(bridged)
+    added: dict[PairKey, dict[str, Any]] = {}
+    for pair in candidates:
+        key = (pair["record_id_l"], pair["record_id_r"])
+        if (pair["match_probability"] < lower and key not in known and key not in added
+                and key[0] in component and key[1] in component
+                and component[key[0]] == component[key[1]]):
+            added[key] = {**pair, "contributions": None}
+    if added:
+        bulk_insert(ctx.session, Link, list(added.values()))
+        links.within.extend((p["record_id_l"], p["record_id_r"], p["match_probability"],
+                             p["match_weight"], p["possible_multiple_birth"])
+                            for p in added.values())
+
+
 def recluster(
     ctx: WriteContext,
     backend: MatchingBackend,
     records: Set[str],
     *,
     cause: str,
+    evidence: Evidence | None = None,
     anchors: Mapping[str, Set[str]] | None = None,
     change_id: int | None = None,
 ) -> ReclusterOutcome:
     """Re-cluster `records` (a closed neighbourhood) and write what changed."""
+    evidence = evidence or Evidence()
     session = ctx.session
     ordered = sorted(records)
     info: dict[str, tuple[str | None, str]] = {}
@@ -191,18 +265,29 @@ def recluster(
     must = [k for k, d in judged.items() if d == "match" and k[0] in records and k[1] in records]
     cannot = [k for k, d in judged.items()
               if d == "non_match" and k[0] in records and k[1] in records]
+    _complete_low_pairs(ctx, records, links, must, evidence, backend.thresholds.lower,
+                        backend.thresholds.upper)
 
-    with ctx.timed("cluster"):
-        result = backend.cluster(
-            pl.Series("record_id", ordered, dtype=pl.String),
-            _pairs_frame(links.within),
-            backend.thresholds,
-            must_link=_constraint_frame(must),
-            cannot_link=_constraint_frame(cannot),
-        )
     clusters: dict[int, list[str]] = defaultdict(list)
-    for rid, cid in result.assignments.select("record_id", "cluster_id").iter_rows():
-        clusters[int(cid)].append(rid)
+    cluster_near: pl.DataFrame | None = None
+    lower = backend.thresholds.lower
+    if not must and not any(lk[2] >= lower for lk in links.within):
+        # Nothing among these records reaches even the review band: each record is its own
+        # cluster and there is no near match (exactly what cluster() would return).
+        for number, rid in enumerate(ordered):
+            clusters[number].append(rid)
+    else:
+        with ctx.timed("cluster"):
+            result = backend.cluster(
+                pl.Series("record_id", ordered, dtype=pl.String),
+                _pairs_frame(links.within),
+                backend.thresholds,
+                must_link=_constraint_frame(must),
+                cannot_link=_constraint_frame(cannot),
+            )
+        cluster_near = result.near_matches
+        for rid, cid in result.assignments.select("record_id", "cluster_id").iter_rows():
+            clusters[int(cid)].append(rid)
     assigned = [rid for rids in clusters.values() for rid in rids]
     if len(assigned) != len(records) or set(assigned) != records:
         raise StoreError("cluster() must assign every record it is given exactly once")
@@ -218,9 +303,8 @@ def recluster(
 
     fresh = [cid for cid, ident in plan.cluster_identity.items() if ident is None]
     fresh_ids = new_identity_ids(len(fresh), lambda cands: _taken(ctx, cands))
-    final: dict[int, str] = {}
-    for cid, kept in plan.cluster_identity.items():
-        final[cid] = kept if kept is not None else fresh_ids[fresh.index(cid)]
+    final = dict(zip(fresh, fresh_ids, strict=True))
+    final.update({cid: kept for cid, kept in plan.cluster_identity.items() if kept is not None})
     identity_of = {rid: final[cid] for cid, rids in clusters.items() for rid in rids}
     outcome = ReclusterOutcome(identity_of=identity_of,
                                identities_merged=dict(plan.merged_into))
@@ -229,7 +313,7 @@ def recluster(
         _write_identities(ctx, clusters, final, set(fresh_ids), previous, plan.merged_into,
                           state_of, cause, change_id, outcome)
     with ctx.timed("near_matches"):
-        _reconcile_near_matches(ctx, records, result.near_matches, links, judged,
+        _reconcile_near_matches(ctx, records, cluster_near, links, judged,
                                 identity_of, state_of, backend.thresholds.lower, outcome)
     return outcome
 
@@ -349,7 +433,7 @@ def _write_identities(
 def _reconcile_near_matches(
     ctx: WriteContext,
     records: Set[str],
-    cluster_near: pl.DataFrame,
+    cluster_near: pl.DataFrame | None,
     links: _Links,
     judged: Mapping[PairKey, str],
     identity_of: Mapping[str, str],
@@ -366,7 +450,7 @@ def _reconcile_near_matches(
     session, now = ctx.session, ctx.now
     row_by_key = {(lk[0], lk[1]): lk for lk in links.within + links.crossing}
     desired: dict[PairKey, LinkRow] = {}
-    if cluster_near.height:
+    if cluster_near is not None and cluster_near.height:
         for left, right in cluster_near.select("record_id_l", "record_id_r").iter_rows():
             key = pair_key(left, right)
             row = row_by_key.get(key)

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from matcher.errors import ConflictError, NotFoundError, StoreError
 from matcher.store import db
 from matcher.store.models import ChangeLock, Judgement, NearMatch, Record
-from matcher.store.recluster import neighbourhood, pair_key, recluster
+from matcher.store.recluster import Evidence, neighbourhood, pair_key, recluster
 
 if TYPE_CHECKING:
     from matcher.store.store import IdentityStore
@@ -142,7 +142,7 @@ class Reviews:
         if (near_match_id is None) == (record_ids is None):
             raise StoreError("give exactly one of 'near_match_id' and 'record_ids'")
         store = self._store
-        with store.write() as ctx:
+        with store.write_with_index() as (ctx, index, _touched):
             session = ctx.session
             item: NearMatch | None = None
             if near_match_id is not None:
@@ -200,5 +200,8 @@ class Reviews:
                       near_match_id=item.id if item else None)
             if decision != "unsure":
                 touched = neighbourhood(ctx, [left, right], store.backend.thresholds.upper)
-                recluster(ctx, store.backend, touched, cause="judgement")
+                evidence = Evidence(new_edges=frozenset({(left, right)} if decision == "match"
+                                                        else set()),
+                                    rescore=store.rescorer(ctx, index))
+                recluster(ctx, store.backend, touched, cause="judgement", evidence=evidence)
             return _judgement_view(judgement)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,7 +26,7 @@ from matcher.store import db
 from matcher.store.backend import MatchingBackend, RecordIndex
 from matcher.store.context import WriteContext, bulk_insert, bulk_update, chunked
 from matcher.store.models import Link, Record, StoreMeta, StoreState, utcnow
-from matcher.store.recluster import neighbourhood, recluster
+from matcher.store.recluster import Evidence, neighbourhood, recluster
 from matcher.store.records import (
     canonical_frame,
     content_hashes,
@@ -285,6 +285,16 @@ class IdentityStore:
                     self._index.revert(self.engine, touched)
                 raise
 
+    def rescorer(self, ctx: WriteContext, index: RecordIndex
+                 ) -> Callable[[list[str]], list[dict[str, Any]]]:
+        """Score stored records (by id) against the index again, inside `ctx`."""
+
+        def rescore(record_ids: list[str]) -> list[dict[str, Any]]:
+            frame, _ = read_records(ctx.session, record_ids=record_ids)
+            return self._score(index, frame) if frame.height else []
+
+        return rescore
+
     def index(self) -> RecordIndex:
         """The in-memory index, caught up with the store."""
         with self._lock, db.read_session(self.engine) as session:
@@ -350,16 +360,23 @@ class IdentityStore:
                 with ctx.timed("score"):
                     pairs = self._score(index, work)
                 result.pairs = len(pairs)
+                lower = self.backend.thresholds.lower
                 with ctx.timed("write_links"):
                     for column in (Link.record_id_l, Link.record_id_r):
                         for part in chunked(changed):
                             session.execute(delete(Link).where(in_values(column, part)))
-                    if pairs:
-                        bulk_insert(session, Link, pairs)
+                    bulk_insert(session, Link,
+                                [p for p in pairs if p["match_probability"] >= lower])
                 with ctx.timed("neighbourhood"):
                     touched_records = neighbourhood(ctx, work["record_id"].to_list(),
                                                     self.backend.thresholds.upper)
-                outcome = recluster(ctx, self.backend, touched_records, cause="load")
+                evidence = Evidence(
+                    seeds=frozenset(work["record_id"].to_list()),
+                    fresh_low=[p for p in pairs if p["match_probability"] < lower],
+                    rescore=self.rescorer(ctx, index),
+                )
+                outcome = recluster(ctx, self.backend, touched_records, cause="load",
+                                    evidence=evidence)
                 result.identities_created = len(outcome.identities_created)
                 result.identities_merged = len(outcome.identities_merged)
                 result.records_moved = outcome.records_moved
