@@ -32,7 +32,7 @@ from models.fellegi_sunter import EMSession, FellegiSunterModel
 
 Progress = Callable[[str], None]
 
-COMPARE_CHUNK = 1_000_000
+COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 
 
@@ -113,7 +113,7 @@ class Linker:
         model = FellegiSunterModel(self.comparisons, max_iter=self.settings.em_iterations)
         random_pairs = sample_random_pairs(prepared["source"], self.settings.u_sample_pairs,
                                            link_only, self.settings.seed)
-        random_matrix = gamma_array(compare(prepared, random_pairs, self.comparisons),
+        random_matrix = gamma_array(compare_in_chunks(prepared, random_pairs, self.comparisons),
                                     self.comparisons)
         model.fit_u(random_matrix)
         matrix = gamma_array(gammas, self.comparisons)
@@ -204,6 +204,13 @@ class Linker:
 
 
 # --- helpers shared with the online matcher ---------------------------------------------------
+
+
+def compare_in_chunks(prepared: pl.DataFrame, pairs: pl.DataFrame,
+                      comparisons: list[Comparison]) -> pl.DataFrame:
+    """Comparison levels of many pairs, a chunk at a time (memory bounded by the chunk)."""
+    return pl.concat([compare(prepared, pairs.slice(start, COMPARE_CHUNK), comparisons)
+                      for start in range(0, max(len(pairs), 1), COMPARE_CHUNK)])
 
 
 def rule_holds(prepared: pl.DataFrame, pairs: pl.DataFrame, rule: BlockingRule) -> pl.Series:
