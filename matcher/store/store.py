@@ -291,7 +291,12 @@ class IdentityStore:
 
         def rescore(record_ids: list[str]) -> list[dict[str, Any]]:
             frame, _ = read_records(ctx.session, record_ids=record_ids)
-            return self._score(index, frame) if frame.height else []
+            if not frame.height:
+                return []
+            wanted = pl.Series(record_ids, dtype=pl.String).implode()
+            pairs = self._score(index, frame).filter(
+                pl.col("record_id_l").is_in(wanted) & pl.col("record_id_r").is_in(wanted))
+            return self._link_rows(pairs, contributions=False)
 
         return rescore
 
@@ -359,20 +364,24 @@ class IdentityStore:
                     index.add(work)
                 with ctx.timed("score"):
                     pairs = self._score(index, work)
-                result.pairs = len(pairs)
-                lower = self.backend.thresholds.lower
+                result.pairs = pairs.height
+                low = pl.col("match_probability") < self.backend.thresholds.lower
                 with ctx.timed("write_links"):
                     for column in (Link.record_id_l, Link.record_id_r):
                         for part in chunked(changed):
                             session.execute(delete(Link).where(in_values(column, part)))
                     bulk_insert(session, Link,
-                                [p for p in pairs if p["match_probability"] >= lower])
+                                self._link_rows(pairs.filter(~low), contributions=True))
                 with ctx.timed("neighbourhood"):
                     touched_records = neighbourhood(ctx, work["record_id"].to_list(),
                                                     self.backend.thresholds.upper)
+                inside = pl.Series(sorted(touched_records), dtype=pl.String)
                 evidence = Evidence(
                     seeds=frozenset(work["record_id"].to_list()),
-                    fresh_low=[p for p in pairs if p["match_probability"] < lower],
+                    fresh_low=self._link_rows(
+                        pairs.filter(low & pl.col("record_id_l").is_in(inside.implode())
+                                     & pl.col("record_id_r").is_in(inside.implode())),
+                        contributions=False),
                     rescore=self.rescorer(ctx, index),
                 )
                 outcome = recluster(ctx, self.backend, touched_records, cause="load",
@@ -425,17 +434,14 @@ class IdentityStore:
         bulk_insert(ctx.session, Record, new_rows)
         bulk_update(ctx.session, Record, "record_id", changed_rows)
 
-    def _score(self, index: RecordIndex, work: pl.DataFrame) -> list[dict[str, Any]]:
-        """Pairs of `work` records with everything indexed (all scored candidates: clustering
-        uses low scores inside a component as evidence against it); contributions are kept
-        for pairs a reviewer may see (at or above the lower threshold). Each pair once, in
-        (smaller, larger) order, keeping its best score."""
+    def _score(self, index: RecordIndex, work: pl.DataFrame) -> pl.DataFrame:
+        """Pairs of `work` records with everything indexed: each pair once, in (smaller,
+        larger) order as record_id_l/record_id_r, keeping its best score."""
         raw = index.match(work)
-        if raw.height == 0:
-            return []
-        lower = self.backend.thresholds.lower
+        columns = ["record_id_l", "record_id_r", "match_probability", "match_weight",
+                   "possible_multiple_birth"]
         mw = [c for c in raw.columns if c.startswith("mw_")]
-        pairs = (
+        return (
             raw.filter(pl.col("record_id_l") != pl.col("record_id_r"))
             .with_columns(
                 pl.min_horizontal("record_id_l", "record_id_r").alias("l"),
@@ -443,16 +449,26 @@ class IdentityStore:
             )
             .sort(["l", "r", "match_probability"], descending=[False, False, True])
             .unique(["l", "r"], keep="first", maintain_order=True)
+            .drop("record_id_l", "record_id_r")
+            .rename({"l": "record_id_l", "r": "record_id_r"})
+            .select(*columns, *mw)
         )
+
+    @staticmethod
+    def _link_rows(pairs: pl.DataFrame, *, contributions: bool) -> list[dict[str, Any]]:
+        """`links` rows from scored pairs (with `mw_*` contributions when asked)."""
+        mw = [c for c in pairs.columns if c.startswith("mw_")] if contributions else []
         out: list[dict[str, Any]] = []
-        columns = ["l", "r", "match_probability", "match_weight", "possible_multiple_birth"]
-        for left, right, prob, weight, flag, *contrib in pairs.select(*columns, *mw).iter_rows():
+        for left, right, prob, weight, flag, *contrib in pairs.select(
+            "record_id_l", "record_id_r", "match_probability", "match_weight",
+            "possible_multiple_birth", *mw,
+        ).iter_rows():
             out.append({
                 "record_id_l": left, "record_id_r": right,
                 "match_probability": float(prob), "match_weight": float(weight),
                 "possible_multiple_birth": bool(flag),
                 "contributions": ({c: _json_float(v) for c, v in zip(mw, contrib, strict=True)}
-                                  if prob >= lower else None),
+                                  if contributions else None),
             })
         return out
 
