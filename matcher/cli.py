@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,10 @@ def link(
         help="CSV with record_id and entity_id: report blocking pair completeness.")] = None,
     write_pairs: Annotated[bool, typer.Option(
         "--write-pairs", help="Also write every scored pair to pairs.parquet.")] = False,
+    engine: Annotated[str, typer.Option(help="'local' (polars, default) or 'spark'.")
+                      ] = "local",
+    spark_master: Annotated[str, typer.Option(
+        "--spark-master", help="Spark master URL for --engine spark.")] = "local[*]",
 ) -> None:
     """Link records into identities; write identities, near matches, errors and a summary."""
     from matcher.ingest import read_inputs
@@ -71,30 +76,41 @@ def link(
         match_model = load_model(model) if model else None
         if link_only and len(inputs) < 2:
             raise fail("'--link-only' needs at least two inputs; got one")
+        if engine not in ("local", "spark"):
+            raise fail(f"'--engine' must be 'local' or 'spark'; got {engine!r}")
         with progress_display() as say:
-            say("reading inputs")
-            read_start = time.perf_counter()
-            ingest = read_inputs(inputs, settings)
-            read_seconds = time.perf_counter() - read_start
-            entity = None
-            if truth is not None:
-                labels = read_truth(truth)
-                entity = ingest.records.join(labels, on="record_id", how="left")["entity_id"]
-            linker = Linker(settings, match_model)
-            result = linker.link(ingest.records, link_only=link_only, entity=entity,
-                                 progress=say)
+            labels = read_truth(truth) if truth is not None else None
+            if engine == "spark":
+                from matcher.spark.engine import link_with_spark
+
+                ingest, result = link_with_spark(
+                    inputs, settings, link_only=link_only, master=spark_master,
+                    model=match_model, progress=say, truth=labels, keep_pairs=write_pairs,
+                    save_model=save_model)
+                seconds = dict(result.seconds)
+            else:
+                say("reading inputs")
+                read_start = time.perf_counter()
+                ingest = read_inputs(inputs, settings)
+                read_seconds = time.perf_counter() - read_start
+                entity = None
+                if labels is not None:
+                    entity = ingest.records.join(labels, on="record_id", how="left")["entity_id"]
+                linker = Linker(settings, match_model)
+                result = linker.link(ingest.records, link_only=link_only, entity=entity,
+                                     progress=say)
+                seconds = {"read": read_seconds, **result.seconds}
+                if save_model and linker.model is not None:
+                    save_model.write_text(linker.model.to_json(), encoding="utf-8")
             say("writing outputs")
             write_start = time.perf_counter()
-            seconds = {"read": read_seconds, **result.seconds}
             summary = write_outputs(out, result, ingest, settings, seconds,
                                     write_pairs=write_pairs)
-            if save_model and linker.model is not None:
-                save_model.write_text(linker.model.to_json(), encoding="utf-8")
     except StudentlinkError as exc:
         raise fail(str(exc)) from None
     summary["seconds"]["write"] = round(time.perf_counter() - write_start, 3)
     summary["seconds"]["total"] = round(time.perf_counter() - started, 3)
-    (out / "summary.json").write_text(__import__("json").dumps(summary, indent=2))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     err.print(
         f"{summary['records_accepted']:,} records -> {summary['identities']:,} identities, "
         f"{summary['near_matches']:,} near matches, {summary['records_rejected']:,} rejected "

@@ -11,6 +11,7 @@ the stayers and must-links the leavers together.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from matcher.store.store import IdentityStore
 
 ESCALATION_ACTOR = "system:escalation"
-Rescore = Callable[[list[str]], list[dict[str, Any]]]
+Rescore = Callable[[list[str], AbstractSet[str]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)

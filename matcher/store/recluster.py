@@ -71,7 +71,8 @@ class Evidence:
     seeds: frozenset[str] = frozenset()
     new_edges: frozenset[tuple[str, str]] = frozenset()
     fresh_low: Sequence[dict[str, Any]] = ()
-    rescore: Callable[[list[str]], list[dict[str, Any]]] | None = None
+    rescore: Callable[[list[str], Set[str]], list[dict[str, Any]]] | None = None
+    """rescore(record_ids, among): their pairs (both ends in `among`), scored again."""
 
 
 LinkRow = tuple[str, str, float, float, bool]
@@ -208,16 +209,24 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
                  and e[1] not in evidence.seeds and e not in evidence.new_edges]
     olds = [r for r in records if r not in evidence.seeds]
     before = _components(olds, old_edges)
-    parts: dict[str, set[str]] = defaultdict(set)
+    parts: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for r in olds:
-        parts[component[r]].add(before[r])
-    bridged = sorted(r for r in olds if len(parts[component[r]]) > 1)
+        parts[component[r]][before[r]].append(r)
+    # Pairs between the old parts a component now joins were never needed: score them again.
+    # Scoring every part but the largest against the index finds all of them.
+    rescore: list[str] = []
+    among: set[str] = set()
+    for groups in parts.values():
+        if len(groups) > 1:
+            ordered = sorted(groups.values(), key=lambda g: (-len(g), min(g)))
+            rescore.extend(r for g in ordered[1:] for r in g)
+            among.update(r for g in ordered for r in g)
 
     known = {(lk[0], lk[1]) for lk in links.within}
     candidates: list[dict[str, Any]] = list(evidence.fresh_low)
-    if bridged and evidence.rescore is not None:
+    if rescore and evidence.rescore is not None:
         with ctx.timed("rescore"):
-            candidates += evidence.rescore(bridged)
+            candidates += evidence.rescore(sorted(rescore), among)
     added: dict[PairKey, dict[str, Any]] = {}
     for pair in candidates:
         key = (pair["record_id_l"], pair["record_id_r"])

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -164,10 +165,14 @@ class IdentityStore:
         the store still serves reads, events, counts and reviews, but cannot match.
         """
         engine = db.create_store_engine(url)
-        db.upgrade(engine)
-        store = cls(engine, backend=backend, config=config)
-        if backend is None:
-            store._backend = store._backend_from(settings, model, preset)
+        try:
+            db.upgrade(engine)
+            store = cls(engine, backend=backend, config=config)
+            if backend is None:
+                store._backend = store._backend_from(settings, model, preset)
+        except BaseException:
+            engine.dispose()
+            raise
         return store
 
     def _backend_from(
@@ -177,10 +182,14 @@ class IdentityStore:
         if model is not None:
             if settings is None:
                 settings = self._saved_settings(preset)
+            text = model.to_json()
             if saved_model is None:
-                self.set_meta({META_MODEL: model.to_json(),
-                               META_SETTINGS: _settings_json(settings),
+                self.set_meta({META_MODEL: text, META_SETTINGS: _settings_json(settings),
                                META_PRESET: preset or ""})
+            elif saved_model != text:
+                raise StoreError(
+                    "'model' must be the one the store was built with (scores of stored pairs "
+                    "would not compare); got a different model. Load into a new store instead")
             return MatchingBackend.from_model(settings, model)
         if saved_model is None:
             return None
@@ -286,14 +295,15 @@ class IdentityStore:
                 raise
 
     def rescorer(self, ctx: WriteContext, index: RecordIndex
-                 ) -> Callable[[list[str]], list[dict[str, Any]]]:
-        """Score stored records (by id) against the index again, inside `ctx`."""
+                 ) -> Callable[[list[str], AbstractSet[str]], list[dict[str, Any]]]:
+        """Score stored records (by id) against the index again, inside `ctx`, keeping the
+        pairs whose both ends are in `among`."""
 
-        def rescore(record_ids: list[str]) -> list[dict[str, Any]]:
+        def rescore(record_ids: list[str], among: AbstractSet[str]) -> list[dict[str, Any]]:
             frame, _ = read_records(ctx.session, record_ids=record_ids)
             if not frame.height:
                 return []
-            wanted = pl.Series(record_ids, dtype=pl.String).implode()
+            wanted = pl.Series(sorted(among), dtype=pl.String).implode()
             pairs = self._score(index, frame).filter(
                 pl.col("record_id_l").is_in(wanted) & pl.col("record_id_r").is_in(wanted))
             return self._link_rows(pairs, contributions=False)

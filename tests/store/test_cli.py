@@ -1,0 +1,72 @@
+"""The store commands through the `studentlink` CLI (real matching core, both engines)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.synthetic import generate
+from matcher.cli import app
+from matcher.store import IdentityStore
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def records_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    records, _ = generate(400, seed=5)
+    path = tmp_path_factory.mktemp("cli") / "records.csv"
+    records.write_csv(path)
+    return path
+
+
+def _json(stdout: str) -> dict[str, int]:
+    return json.loads(stdout)
+
+
+def test_load_counts_events_and_admin(records_csv: Path, store_url: str) -> None:
+    first = runner.invoke(app, ["load", str(records_csv), "--store", store_url,
+                                "--batch-size", "150"])
+    assert first.exit_code == 0, first.output
+    summary = _json(first.stdout)
+    assert summary["new"] + summary["rejected_rows"] == 400 and summary["new"] > 350
+
+    again = runner.invoke(app, ["load", str(records_csv), "--store", store_url])
+    assert again.exit_code == 0, again.output
+    assert _json(again.stdout)["unchanged"] == summary["new"]
+
+    counts = runner.invoke(app, ["counts", "--period", "2023-24", "--store", store_url, "--json"])
+    assert counts.exit_code == 0, counts.output
+    with IdentityStore.open(store_url) as store:
+        assert store.has_backend  # the model trained on the first load was saved
+        expected = store.counts("2023-24").as_dict()
+        assignments = store.identities.assignments()
+    assert json.loads(counts.stdout) == expected
+
+    events = runner.invoke(app, ["events", "--store", store_url, "--limit", "3"])
+    lines = [json.loads(x) for x in events.stdout.splitlines()]
+    assert [e["seq"] for e in lines[:-1]] == [1, 2, 3] and lines[-1] == {"cursor": 3}
+
+    a, b = assignments["identity_id"].unique(maintain_order=True).to_list()[:2]
+    merge = runner.invoke(app, ["admin", "merge", a, b, "--store", store_url,
+                                "--actor", "admin1"])
+    assert merge.exit_code == 0, merge.output
+    change = json.loads(merge.stdout)["id"]
+    same = runner.invoke(app, ["admin", "validate", str(change), "--store", store_url,
+                               "--actor", "admin1"])
+    assert same.exit_code == 1 and "two-person rule" in same.output
+    pending = runner.invoke(app, ["admin", "pending", "--store", store_url])
+    assert [c["id"] for c in json.loads(pending.stdout)] == [change]
+    done = runner.invoke(app, ["admin", "validate", str(change), "--store", store_url,
+                               "--actor", "admin2"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["status"] == "approved"
+
+
+def test_counts_rejects_a_bad_period(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["counts", "--period", "2023", "--store",
+                                 str(tmp_path / "x.db")])
+    assert result.exit_code == 1 and "'period' must look like 2023-24" in result.output
