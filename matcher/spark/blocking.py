@@ -51,6 +51,8 @@ class SparkBlocking:
 
     pairs: DataFrame
     report: BlockingReport
+    keyed: DataFrame
+    """The records with their effective keys (cached while the pairs are in use)."""
 
 
 def _pairs_in_blocks(n: Column, squares: Column, link_only: bool) -> Column:
@@ -140,11 +142,11 @@ def spark_candidate_pairs(features: DataFrame, rules: list[BlockingRule], *, lin
     if not parts:
         schema = "idx_l long, idx_r long, rule int" + (", true_pair boolean" if with_entity
                                                          else "")
-        return SparkBlocking(spark.createDataFrame([], schema), report)
+        return SparkBlocking(spark.createDataFrame([], schema), report, keyed)
     pairs = parts[0]
     for part in parts[1:]:
         pairs = pairs.unionByName(part)
-    return SparkBlocking(pairs, report)
+    return SparkBlocking(pairs, report, keyed)
 
 
 def _true_pairs_in_blocks(keyed: DataFrame, index: int, link_only: bool) -> int:

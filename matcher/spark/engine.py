@@ -39,8 +39,14 @@ from matcher.pipeline import (
 from matcher.settings import Settings
 from matcher.spark.blocking import ENTITY, TRUE_PAIR, count_new, spark_candidate_pairs
 from matcher.spark.frames import Staging, collect, map_polars
-from matcher.spark.graph import cluster_on_spark
-from matcher.spark.session import DEFAULT_MASTER, SparkOptions, active_session, start_session
+from matcher.spark.graph import PAIR_ORDER, cluster_on_spark
+from matcher.spark.session import (
+    DEFAULT_MASTER,
+    SparkOptions,
+    active_session,
+    options_from_env,
+    start_session,
+)
 from matcher.spark.training import COUNT, train_model
 from matcher.spark.work import (
     IDX,
@@ -76,6 +82,7 @@ class SparkLinker:
         self.seconds: dict[str, float] = {}
         self.details: dict[str, int] = {}
         self.partitions = max(2, spark.sparkContext.defaultParallelism)
+        self._cached: list[DataFrame] = []
 
     def size_partitions(self, n: int) -> None:
         """Partitions for n records: `records_per_partition` each, at least two per core;
@@ -128,6 +135,7 @@ class SparkLinker:
             for i, col in enumerate(columns)])).alias("e")
         counts = (features.select(entries).select("e.*").groupBy("c", "v").count()
                   .persist())
+        self._cached.append(counts)
         totals = dict(collect(counts.where(F.col("v").isNotNull()).groupBy("c")
                               .agg(F.sum(COUNT).alias("total"))).iter_rows())
         for i, column in enumerate(columns):
@@ -258,8 +266,9 @@ class SparkLinker:
             identities = identity_table(ids, clusters.labels)
             pairs = (self._scored_frame(self.staging.download(scored, "pairs"), ids)
                      if keep_pairs else self._scored_frame(collect(scored.limit(0)), ids))
-        scored.unpersist()
-        features.unpersist()
+        for frame in (*self._cached, blocking.keyed):
+            frame.unpersist()
+        self._cached.clear()
         return LinkResult(identities, near, pairs, blocking.report, dict(self.seconds),
                           clusters.stats)
 
@@ -276,7 +285,7 @@ class SparkLinker:
 
     def _scored_frame(self, scored: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
         """The default engine's scored-pair columns, in its order, pairs in a fixed order."""
-        scored = scored.sort(RULE, "idx_l", "idx_r")
+        scored = scored.sort(*PAIR_ORDER)
         return pl.concat([
             pl.DataFrame({"record_id_l": ids.gather(scored["idx_l"]),
                           "record_id_r": ids.gather(scored["idx_r"])}),
@@ -301,7 +310,7 @@ class SparkLinker:
                       .drop("label_l", "label_r"))
         rows = self.staging.download(candidates.select(scored.columns), "near_candidates")
         frame = self._scored_frame(rows, ids)
-        rows = rows.sort(RULE, "idx_l", "idx_r")
+        rows = rows.sort(*PAIR_ORDER)
         indexed = self.indexed_pairs(rows, rows["idx_l"].to_numpy().astype(np.int64),
                                      rows["idx_r"].to_numpy().astype(np.int64))
         outcome = ClusterOutcome(labels, np.zeros(len(rows), dtype=bool),
@@ -334,10 +343,10 @@ def link_with_spark(inputs: list[Path], settings: Settings, *, link_only: bool =
     `keep_pairs` collects every scored pair into `LinkResult.pairs` (for --write-pairs;
     otherwise that frame is empty and the pair count is `result.blocking.candidates`);
     `result.seconds` has a `read` entry for the ingest and `spark_start` for the session.
+    Without `options`, they come from `master` and the STUDENTLINK_SPARK_* environment
+    variables (`session.options_from_env`); given `options` carry their own master.
     """
-    options = options or SparkOptions(master=master)
-    if options.master != master and master != DEFAULT_MASTER:
-        options = SparkOptions(**{**options.__dict__, "master": master})
+    options = options or options_from_env(master)
     say = progress or (lambda _stage: None)
     say("reading inputs")
     started = time.perf_counter()

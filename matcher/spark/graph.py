@@ -32,6 +32,11 @@ LABEL = "label"
 PROBABILITY = "match_probability"
 FLAG = "possible_multiple_birth"
 
+PAIR_ORDER = (RULE, "idx_r", "idx_l")
+"""The order the default engine's candidate pairs come in (by rule, then as polars' join
+emits them: by right row, then left row). `cluster_indexed` and `near_match_mask` break ties
+in probability by pair order, so the Spark engine hands them pairs in this order."""
+
 Download = Callable[["DataFrame", str], pl.DataFrame]
 Indexer = Callable[[pl.DataFrame, np.ndarray, np.ndarray], IndexedPairs]
 """Scored pair rows and their row numbers -> `IndexedPairs`, built as `Linker.link` does."""
@@ -113,10 +118,10 @@ def repair(labels: np.ndarray, pairs: pl.DataFrame, thresholds: Thresholds,
     """Rebuild the conflicted components with `cluster_indexed` on just their rows.
 
     Their links and conflicts are all among the collected pairs, so `cluster_indexed` sees
-    the same components and the same conflicts as on the whole data. Pairs go in a fixed
-    order (rule, idx_l, idx_r): ties in probability are broken by it.
+    the same components and the same conflicts as on the whole data. Pairs go in
+    `PAIR_ORDER`: ties in probability are broken by it.
     """
-    pairs = pairs.sort(RULE, "idx_l", "idx_r")
+    pairs = pairs.sort(*PAIR_ORDER)
     members = np.unique(np.concatenate([pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy()]))
     local_l = np.searchsorted(members, pairs["idx_l"].to_numpy())
     local_r = np.searchsorted(members, pairs["idx_r"].to_numpy())

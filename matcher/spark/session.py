@@ -50,6 +50,49 @@ class SparkOptions:
     """Any further Spark settings, passed through as given."""
 
 
+ENV_PREFIX = "STUDENTLINK_SPARK_"
+
+
+def options_from_env(master: str = DEFAULT_MASTER) -> SparkOptions:
+    """SparkOptions for the CLI, adjustable through the environment:
+    STUDENTLINK_SPARK_DRIVER_MEMORY, _EXECUTOR_MEMORY, _SHUFFLE_PARTITIONS,
+    _RECORDS_PER_PARTITION, _SKEW_CHUNK, _EM_MAX_PAIRS, _WORKDIR, and _CONF with any other
+    Spark settings as 'key=value;key=value'."""
+    env = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items()
+           if k.startswith(ENV_PREFIX) and v}
+    problems = []
+
+    def number(name: str, default: int | None) -> int | None:
+        if name not in env:
+            return default
+        if not env[name].isdigit() or int(env[name]) < 1:
+            problems.append(f"'{ENV_PREFIX}{name.upper()}' must be a positive integer; "
+                            f"got {env[name]!r}")
+            return default
+        return int(env[name])
+
+    conf = {}
+    for item in filter(None, env.get("conf", "").split(";")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            problems.append(f"'{ENV_PREFIX}CONF' must be 'key=value;...'; got {item!r}")
+            continue
+        conf[key.strip()] = value.strip()
+    base = SparkOptions()
+    options = SparkOptions(
+        master=master, driver_memory=env.get("driver_memory", base.driver_memory),
+        executor_memory=env.get("executor_memory"),
+        shuffle_partitions=number("shuffle_partitions", None),
+        records_per_partition=number("records_per_partition", base.records_per_partition)
+        or base.records_per_partition,
+        skew_chunk=number("skew_chunk", base.skew_chunk) or base.skew_chunk,
+        em_max_pairs=number("em_max_pairs", base.em_max_pairs) or base.em_max_pairs,
+        workdir=Path(env["workdir"]) if "workdir" in env else None, conf=conf)
+    if problems:
+        raise SparkUnavailableError("; ".join(problems))
+    return options
+
+
 def java_home() -> str | None:
     """JAVA_HOME, else the JDK that the `java` on PATH belongs to."""
     if os.environ.get("JAVA_HOME"):
