@@ -20,7 +20,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint  ## lint, type-check and run the whole test suite
-	$(BIN)/pytest
+	PYSPARK_PYTHON=$(abspath $(BIN)/python) $(BIN)/pytest
 
 bench-smoke: install
 	$(BIN)/studentlink bench --suite smoke --out bench-out/smoke

@@ -178,7 +178,9 @@ class SparkLinker:
         """The compare output's schema, from comparing two sample records on the driver."""
         sample = collect(features.limit(2))
         columns = feature_columns(self.linker)
-        rows = pl.DataFrame({"idx_l": [0], "idx_r": [len(sample) - 1]})
+        one = min(len(sample), 1)  # no records at all: learn the schema from zero rows
+        rows = pl.DataFrame({"idx_l": [0] * one, "idx_r": [len(sample) - 1] * one},
+                            schema={"idx_l": pl.Int64, "idx_r": pl.Int64})
         frame = pl.concat([
             rows, sample.select(pl.col(c).alias(f"{c}_l") for c in columns).head(1),
             sample.select(pl.col(c).alias(f"{c}_r") for c in columns).tail(1)],

@@ -171,7 +171,10 @@ def start_session(options: SparkOptions, local_dir: Path) -> SparkSession:
     if options.executor_memory:
         builder = builder.config("spark.executor.memory", options.executor_memory)
     if is_local(options.master):
-        # the workers run this interpreter, which has studentlink installed
+        # the workers run this interpreter, which has studentlink installed (the environment
+        # variable is what the local worker daemon actually reads)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = (builder.config("spark.pyspark.python", sys.executable)
                    .config("spark.pyspark.driver.python", sys.executable)
                    .config("spark.ui.enabled", "false"))
