@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,11 @@ class Comparison:
         return set().union(*(lvl.predicate.similarities() for lvl in self.levels))
 
     def gamma_expr(self) -> pl.Expr:
+        return self._gamma_expr
+
+    @cached_property
+    def _gamma_expr(self) -> pl.Expr:
+        """Built once: building the chain costs more than running it on a few pairs."""
         chain: Any = pl.when(self.null.expr()).then(pl.lit(NULL_LEVEL, dtype=pl.Int8))
         for index, level in enumerate(self.levels[:-1]):
             chain = chain.when(level.predicate.expr()).then(pl.lit(index, dtype=pl.Int8))
@@ -295,19 +301,24 @@ def pair_frame(prepared: pl.DataFrame, pairs: pl.DataFrame, columns: set[str],
 
 def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.DataFrame:
     """Similarity columns computed with rapidfuzz `process.cpdist` (nulls stay null)."""
+    if not needed:
+        return frame
+    ordered = sorted(needed)
+    columns = sorted({column for column, _ in ordered})
+    sides = frame.select(pl.col(f"{c}_{side}").fill_null("") for c in columns for side in "lr")
+    missing = frame.select(
+        (pl.col(f"{column}_l").is_null() | pl.col(f"{column}_r").is_null()).alias(str(i))
+        for i, (column, _) in enumerate(ordered)).to_numpy()
     new_columns = []
-    for column, metric in sorted(needed):
-        left = frame[f"{column}_l"]
-        right = frame[f"{column}_r"]
-        missing = (left.is_null() | right.is_null()).to_numpy()
-        scores = process.cpdist(left.fill_null("").to_list(), right.fill_null("").to_list(),
+    for i, (column, metric) in enumerate(ordered):
+        scores = process.cpdist(sides[f"{column}_l"].to_list(), sides[f"{column}_r"].to_list(),
                                 scorer=SIMILARITY_SCORERS[metric],
-                                workers=-1 if len(left) > 20_000 else 1)
+                                workers=-1 if len(frame) > 20_000 else 1)
         scores = np.asarray(scores, dtype=np.float32)
-        series = pl.Series(similarity_column(column, metric), scores)
-        new_columns.append(pl.when(pl.Series(missing)).then(None).otherwise(series)
-                           .alias(similarity_column(column, metric)))
-    return frame.with_columns(new_columns) if new_columns else frame
+        scores[missing[:, i]] = np.nan
+        new_columns.append(pl.Series(similarity_column(column, metric), scores))
+    names = [s.name for s in new_columns]
+    return frame.with_columns(new_columns).with_columns(pl.col(names).fill_nan(None))
 
 
 def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison],

@@ -46,16 +46,16 @@ def date_digits(raw: pl.Expr, formats: tuple[str, ...] = DEFAULT_DATE_FORMATS) -
     All-zero dates ('0000-00-00', '00000000') are unknown and come out null.
     """
     text = null_if_blank(raw)
+    text = pl.when(is_all_zero(text)).then(None).otherwise(text)
     readings = []
     for name in formats:
         pattern, y, m, d = DATE_PATTERNS[name]
-        digits = (_pad(text.str.extract(pattern, int(y)), 4)
-                  + _pad(text.str.extract(pattern, int(m)), 2)
-                  + _pad(text.str.extract(pattern, int(d)), 2))
-        readings.append(digits)
-    valid = [pl.when(is_calendar_date(r)).then(r) for r in readings]
-    out = pl.coalesce(*valid, *readings)
-    return pl.when(out.str.contains(r"^0+$")).then(None).otherwise(out)
+        groups = text.str.extract_groups(pattern).struct  # one regex pass per format
+        readings.append(_pad(groups.field(y), 4) + _pad(groups.field(m), 2)
+                        + _pad(groups.field(d), 2))
+    # each reading appears twice, not six times: the tree stays small for one-row queries
+    first_real_day = pl.coalesce(*(r.str.to_date("%Y%m%d", strict=False) for r in readings))
+    return pl.coalesce(first_real_day.dt.strftime("%Y%m%d"), *readings)
 
 
 def is_all_zero(raw: pl.Expr) -> pl.Expr:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import polars as pl
 
@@ -65,28 +66,106 @@ def _tokens_without_initials(text: pl.Expr) -> pl.Expr:
     return text.str.split(" ").list.eval(pl.element().filter(pl.element().str.len_chars() > 1))
 
 
-def by_value(frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+SMALL_FRAME_ROWS = 64
+"""Below this many rows, expressions run directly: the distinct-value join costs more than it
+saves, and one query per step keeps single-record matching fast."""
+
+
+class ValueMemo:
+    """Normalised outputs remembered per distinct input value, for one record at a time.
+
+    Normalisation is a pure function of a few input values, and polars spends most of a
+    one-row query compiling patterns, so an online matcher keeps what it has computed (the
+    indexed records fill it) and runs polars only for values it has never seen. Each group
+    of outputs holds at most `max_values` distinct inputs; beyond that, new values are
+    computed every time.
+    """
+
+    def __init__(self, max_values: int = 200_000) -> None:
+        self.max_values = max_values
+        self._tables: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+        self._schemas: dict[tuple[str, ...], pl.Schema] = {}
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def _group(inputs: list[str], exprs: list[pl.Expr]) -> tuple[str, ...]:
+        return (*inputs, "->", *(e.meta.output_name() for e in exprs))
+
+    def remember(self, inputs: list[str], exprs: list[pl.Expr], computed: pl.DataFrame) -> None:
+        """Store rows of `computed`: the input columns then the outputs, in that order."""
+        group = self._group(inputs, exprs)
+        self._schemas[group] = computed.drop(computed.columns[:len(inputs)]).schema
+        table = self._tables.setdefault(group, {})
+        room = self.max_values - len(table)
+        if room <= 0:
+            return
+        width = len(inputs)
+        for row in computed.head(room).iter_rows():
+            table.setdefault(row[:width], row[width:])
+
+    def evaluate(self, frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr]
+                 ) -> pl.DataFrame:
+        """`frame.select(exprs)`, from memory where every input value has been seen."""
+        group = self._group(inputs, exprs)
+        table = self._tables.get(group, {})
+        keys = list(zip(*(frame[c].to_list() for c in inputs), strict=True))
+        unseen = [k for k in dict.fromkeys(keys) if k not in table]
+        self.misses += len(unseen)
+        self.hits += len(keys) - len(unseen)
+        if unseen:
+            fresh = pl.DataFrame(unseen, schema={c: frame.schema[c] for c in inputs},
+                                 orient="row")
+            self.remember(inputs, exprs, fresh.select(*_key_columns(inputs), *exprs))
+            table = self._tables[group]
+            if any(k not in table for k in unseen):  # full: compute this frame directly
+                return frame.select(exprs)
+        return pl.DataFrame([table[k] for k in keys], schema=self._schemas[group], orient="row")
+
+
+def _key_columns(inputs: list[str]) -> list[pl.Expr]:
+    """The inputs renamed, so that an output may carry an input's name."""
+    return [pl.col(c).alias(f"_key{i}") for i, c in enumerate(inputs)]
+
+
+def by_value(frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr],
+             memo: ValueMemo | None = None) -> pl.DataFrame:
     """Evaluate expressions once per distinct combination of `inputs` and join them back.
 
     Names, dates and places repeat a lot, so normalising distinct values is many times cheaper
     than normalising every row; the result is the same row for row.
     """
+    if frame.height <= SMALL_FRAME_ROWS:
+        return memo.evaluate(frame, inputs, exprs) if memo else frame.select(exprs)
+    renamed = _key_columns(inputs)
     keys = [f"_key{i}" for i in range(len(inputs))]
-    renamed = [pl.col(c).alias(k) for c, k in zip(inputs, keys, strict=True)]
     computed = frame.select(inputs).unique().select(*renamed, *exprs)
+    if memo is not None:
+        memo.remember(inputs, exprs, computed)
     return (frame.select(renamed)
             .join(computed, on=keys, how="left", nulls_equal=True, maintain_order="left")
             .drop(keys))
 
 
+def by_values(frame: pl.DataFrame, groups: list[tuple[list[str], list[pl.Expr]]],
+              memo: ValueMemo | None = None) -> pl.DataFrame:
+    """`by_value` for several groups of inputs side by side; without a memo a small frame runs
+    them all in one query."""
+    if frame.height <= SMALL_FRAME_ROWS and memo is None:
+        return frame.select(expr for _, exprs in groups for expr in exprs)
+    return pl.concat([by_value(frame, inputs, exprs, memo) for inputs, exprs in groups],
+                     how="horizontal")
+
+
 def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
             date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS,
-            ocr_digits: bool = False) -> pl.DataFrame:
+            ocr_digits: bool = False, memo: ValueMemo | None = None) -> pl.DataFrame:
     """Normalised features for every record, one row per input row, in the same order.
 
     `records` holds canonical string columns (missing ones are treated as null) and optionally
     `source` (input file index). `extra_fields` are preset evidence fields (addresses,
-    postcodes, identifiers) folded as words.
+    postcodes, identifiers) folded as words. A `memo` remembers normalised values between
+    calls (for matching one record at a time).
     """
     extra = tuple(extra_fields or ())
     present = set(records.columns)
@@ -97,24 +176,20 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
         base = base.with_columns(pl.lit(0, dtype=pl.Int32).alias("source"))
     base = base.with_columns(pl.col(c).cast(pl.String) for c in (*CORE_FIELDS, *extra))
     fields = _field_exprs(extra, tuple(date_formats), ocr_digits)
-    parts = [base.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"),
-                         pl.col("record_id").cast(pl.String),
-                         pl.col("source").cast(pl.Int32))]
-    parts += [by_value(base, [column], [expr]) for column, expr in fields]
-    step1 = pl.concat(parts, how="horizontal")
+    step1 = pl.concat([
+        base.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"),
+                    pl.col("record_id").cast(pl.String), pl.col("source").cast(pl.Int32)),
+        by_values(base, [([column], [expr]) for column, expr in fields], memo),
+    ], how="horizontal")
     splits = _fused_split_table(step1["fn_text"])
     if splits:
         step1 = step1.with_columns(pl.col("fn_text").str.split(" ").list.eval(
             pl.element().replace(splits)).list.join(" "))
-    given = by_value(step1, ["fn_text"], _given_name_exprs())
-    surnames = by_value(step1, ["ln1_text", "ln2_text"], _surname_exprs())
-    step2 = pl.concat([step1, given, surnames], how="horizontal")
-    derived = pl.concat([
-        by_value(step2, ["ln1"], [surname_core(pl.col("ln1")).alias("ln1_core"),
-                                  spanish_phonetic(pl.col("ln1")).alias("ln1_phon")]),
-        by_value(step2, ["ln2"], [spanish_phonetic(pl.col("ln2")).alias("ln2_phon")]),
-        by_value(step2, ["dob"], _date_exprs()),
-    ], how="horizontal")
+    step2 = pl.concat([step1, by_values(step1, [(["fn_text"], _given_name_exprs()),
+                                                (["ln1_text", "ln2_text"], _surname_exprs())],
+                                         memo)],
+                      how="horizontal")
+    derived = by_values(step2, _derived_groups(), memo)
     out = pl.concat([step2, derived], how="horizontal").with_columns(
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
         pl.coalesce("fn_rest", pl.when(pl.col("mn").str.len_chars() > 1).then(pl.col("mn")))
@@ -194,6 +269,17 @@ def _given_name_exprs() -> list[pl.Expr]:
 def _surname_exprs() -> list[pl.Expr]:
     ln1, ln2 = split_surnames(pl.col("ln1_text"), pl.col("ln2_text"))
     return [ln1.alias("ln1"), ln2.alias("ln2"), compact(pl.col("ln1_text")).alias("ln_full")]
+
+
+@cache
+def _derived_groups() -> list[tuple[list[str], list[pl.Expr]]]:
+    """Surname keys and date parts, from the columns of the second step."""
+    return [
+        (["ln1"], [surname_core(pl.col("ln1")).alias("ln1_core"),
+                   spanish_phonetic(pl.col("ln1")).alias("ln1_phon")]),
+        (["ln2"], [spanish_phonetic(pl.col("ln2")).alias("ln2_phon")]),
+        (["dob"], _date_exprs()),
+    ]
 
 
 @cache

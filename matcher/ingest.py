@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from features.dates import date_digits, is_absurd_birth_date, is_all_zero, is_calendar_date
+from features.prepare import ValueMemo, by_value
 from matcher.errors import InputFileError
 from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS, MAX_LENGTHS
 from matcher.settings import Join, Settings
@@ -103,11 +104,24 @@ def _empty_to_null(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c) for c in frame.columns)
 
 
+DIGITS = "__birth_date_digits"
+"""The birth date read once, for the checks that need it."""
+_DIGIT_MEMOS: dict[tuple[str, ...], ValueMemo] = {}
+
+
+def _birth_date_digits(frame: pl.DataFrame, formats: tuple[str, ...]) -> pl.DataFrame:
+    """Each distinct birth date read once; one-row frames (the API, incremental loads) reuse
+    readings remembered per date-format list, since one reading costs milliseconds there."""
+    memo = _DIGIT_MEMOS.setdefault(tuple(formats), ValueMemo(max_values=100_000))
+    return by_value(frame, ["birth_date"], [date_digits(pl.col("birth_date"), formats)
+                                            .alias(DIGITS)], memo)
+
+
 def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
     """(row, field, reason) frames for every failed check."""
     checks: list[tuple[str, pl.Expr, pl.Expr]] = []
     for field in frame.columns:
-        if field in ("row", "record_id_generated"):
+        if field in ("row", "record_id_generated", DIGITS):
             continue
         checks.append((field, pl.col(field).str.contains(REPLACEMENT_CHAR, literal=True),
                        pl.lit(f"'{field}' has bytes that are not valid UTF-8")))
@@ -127,7 +141,9 @@ def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
                                  pl.col("state"))))
     if "birth_date" in frame.columns:
         raw = pl.col("birth_date")
-        digits = date_digits(raw, settings.date_formats)
+        frame = pl.concat([frame, _birth_date_digits(frame, settings.date_formats)],
+                          how="horizontal")
+        digits = pl.col(DIGITS)
         unreadable = raw.is_not_null() & ~is_all_zero(raw) & ~is_calendar_date(digits)
         if settings.invalid_date == "reject":
             shapes = ", ".join(settings.date_formats)
@@ -138,14 +154,14 @@ def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
             checks.append(("birth_date", ~unreadable & is_absurd_birth_date(digits),
                            pl.format("'birth_date' must be after 1900 and not in the future; "
                                      "got '{}'", raw)))
-    out = []
-    for field, failed, reason in checks:
-        hits = frame.filter(failed.fill_null(False)).select(
-            pl.col("record_id"), pl.col("row"), pl.lit(field).alias("field"),
-            reason.alias("reason"))
-        if len(hits):
-            out.append(hits)
-    return out
+    # every check in one query; reasons are formatted only for the checks that failed
+    flags = frame.select(failed.fill_null(False).alias(str(i))
+                         for i, (_, failed, _) in enumerate(checks))
+    failing = flags.select(pl.all().any()).row(0)
+    return [frame.filter(flags[str(i)]).select(
+                pl.col("record_id"), pl.col("row"), pl.lit(field).alias("field"),
+                reason.alias("reason"))
+            for i, (field, _, reason) in enumerate(checks) if failing[i]]
 
 
 def validate(frame: pl.DataFrame, settings: Settings, source: int = 0,

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
+from features.prepare import ValueMemo
 from matcher.pipeline import Linker
 from matcher.settings import Settings
 from models.base import MatchModel
@@ -33,6 +34,7 @@ class OnlineMatcher:
         self._row_of: dict[str, int] = {}
         self._blocks: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.linker.rules]
         self._tf_counts: dict[str, Counter[str]] = {c: Counter() for c in self.linker.tf_columns()}
+        self.memo = ValueMemo()
 
     def __len__(self) -> int:
         return len(self._row_of)
@@ -40,7 +42,7 @@ class OnlineMatcher:
     # --- maintenance -----------------------------------------------------------------------
 
     def _prepare(self, records: pl.DataFrame) -> pl.DataFrame:
-        prepared = self.linker.prepare(records)
+        prepared = self.linker.prepare(records, self.memo)
         return prepared.with_columns(self._index_tf(prepared))
 
     def _index_tf(self, prepared: pl.DataFrame) -> list[pl.Series]:
@@ -74,8 +76,7 @@ class OnlineMatcher:
         self._live.extend([True] * len(prepared))
         for offset, record_id in enumerate(prepared["record_id"].to_list()):
             self._row_of[record_id] = start + offset
-        for rule, blocks in zip(self.linker.rules, self._blocks, strict=True):
-            keys = prepared.select(rule.key_expr().alias("k"))["k"].to_list()
+        for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
             for offset, key in enumerate(keys):
                 if key is not None:
                     blocks[key].append(start + offset)
@@ -91,8 +92,7 @@ class OnlineMatcher:
         for row in rows:
             self._live[row] = False
         gone = prepared[rows]
-        for rule, blocks in zip(self.linker.rules, self._blocks, strict=True):
-            keys = gone.select(rule.key_expr().alias("k"))["k"].to_list()
+        for keys, blocks in zip(self._keys(gone), self._blocks, strict=True):
             for row, key in zip(rows, keys, strict=True):
                 if key is not None and row in blocks.get(key, []):
                     blocks[key].remove(row)
@@ -100,6 +100,12 @@ class OnlineMatcher:
             for value in gone[column].to_list():
                 if value is not None:
                     counts[value] -= 1
+
+    def _keys(self, prepared: pl.DataFrame) -> list[list[str | None]]:
+        """Each blocking rule's key for every row, in one query."""
+        keys = prepared.select(rule.key_expr().alias(str(i))
+                               for i, rule in enumerate(self.linker.rules))
+        return [keys[column].to_list() for column in keys.columns]
 
     def _frame(self) -> pl.DataFrame:
         if self._prepared is None:
@@ -122,8 +128,7 @@ class OnlineMatcher:
         left: list[int] = []
         right: list[int] = []
         own = [self._row_of.get(r, -1) for r in prepared["record_id"].to_list()]
-        for rule, blocks in zip(self.linker.rules, self._blocks, strict=True):
-            keys = prepared.select(rule.key_expr().alias("k"))["k"].to_list()
+        for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
             for i, key in enumerate(keys):
                 rows = blocks.get(key) if key is not None else None
                 if not rows or len(rows) > cap:

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from features.comparisons import Comparison, build_comparison, compare
-from features.prepare import prepare
+from features.prepare import ValueMemo, prepare
 from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs
 from matcher.clustering import (
     ClusterOutcome,
@@ -27,11 +27,14 @@ from matcher.clustering import (
 from matcher.errors import ModelError
 from matcher.schema import CANONICAL_COLUMNS
 from matcher.settings import Settings
+from matcher.training import COUNT, holds_column, train_model
 from models.base import MatchModel
-from models.fellegi_sunter import EMSession, FellegiSunterModel
+from models.fellegi_sunter import FellegiSunterModel
 
 Progress = Callable[[str], None]
 
+SCORE_CHUNK = 1_000_000
+"""Pairs scored at once when only the scores are kept."""
 COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 
@@ -80,10 +83,10 @@ class Linker:
         return sorted({lvl.tf_column for c in self.comparisons for lvl in c.levels
                        if lvl.tf_column})
 
-    def prepare(self, records: pl.DataFrame) -> pl.DataFrame:
+    def prepare(self, records: pl.DataFrame, memo: ValueMemo | None = None) -> pl.DataFrame:
         """Normalised features plus each record's term frequencies (`tf_<column>`)."""
         prepared = prepare(records, self.extra_fields, self.settings.date_formats,
-                           self.settings.ocr_digits)
+                           self.settings.ocr_digits, memo)
         return add_term_frequencies(prepared, self.tf_columns())
 
     def compare(self, left: pl.DataFrame, pairs: pl.DataFrame,
@@ -109,32 +112,18 @@ class Linker:
 
     def fit(self, prepared: pl.DataFrame, pairs: pl.DataFrame, gammas: pl.DataFrame,
             total_pairs: int, link_only: bool = False) -> FellegiSunterModel:
-        """Train the unsupervised model: u from random pairs, m by EM per blocking rule."""
-        model = FellegiSunterModel(self.comparisons, max_iter=self.settings.em_iterations)
+        """Train the unsupervised model (`matcher.training`): u from random pairs, m by EM
+        per blocking rule, on the candidates' comparison-vector counts."""
         random_pairs = sample_random_pairs(prepared["source"], self.settings.u_sample_pairs,
                                            link_only, self.settings.seed)
         random_matrix = gamma_array(compare_in_chunks(prepared, random_pairs, self.comparisons),
                                     self.comparisons)
-        model.fit_u(random_matrix)
-        matrix = gamma_array(gammas, self.comparisons)
-        sessions = []
-        for rule in self.rules:
-            fixed = rule.conditions_on()
-            held_out = frozenset(i for i, c in enumerate(self.comparisons)
-                                 if set(c.primary) & fixed)
-            # Without a birth date in the rule, siblings crowd the block: family-level fields
-            # would make "same family" the latent class, so they are not learned there.
-            not_learned = frozenset(i for i, c in enumerate(self.comparisons)
-                                    if c.family_level and "dob" not in fixed)
-            inside = rule_holds(prepared, pairs, rule).to_numpy()
-            sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned))
-        model.fit_m(sessions)
-        model.fit_prior(matrix, total_pairs)
-        model.polish_m(matrix)
-        model.fit_prior(matrix, total_pairs)
-        model.refine_u(random_matrix)
-        model.fit_prior(matrix, total_pairs)
-        return model
+        gamma_cols = [c.gamma_column for c in self.comparisons]
+        holds = [rule_holds(prepared, pairs, rule).alias(holds_column(i))
+                 for i, rule in enumerate(self.rules)]
+        patterns = (gammas.select(gamma_cols).with_columns(holds)
+                    .group_by([*gamma_cols, *(h.name for h in holds)]).len(COUNT))
+        return train_model(self, random_matrix, patterns, total_pairs)
 
     def exact_name(self, gammas: pl.DataFrame) -> np.ndarray | None:
         """Per pair: the given names agree exactly (a clustering priority)."""
@@ -143,11 +132,19 @@ class Linker:
             return None
         return (gammas[given.gamma_column] == given.level_index("exact")).to_numpy()
 
-    def score(self, gammas: pl.DataFrame) -> pl.DataFrame:
+    def score(self, gammas: pl.DataFrame, contributions: bool = True) -> pl.DataFrame:
+        """match_weight and match_probability per pair, and with `contributions` each
+        comparison's `mw_<name>`. Without them, pairs are scored a chunk at a time and only
+        the two scores are kept (a batch holds millions of pairs)."""
         if self.model is None:
             raise ModelError("no model: pass one to Linker or let link() train it")
         tf = gammas.select([f"tf_{c}" for c in self.tf_columns()])
-        return self.model.predict(gammas, tf)
+        if contributions:
+            return self.model.predict(gammas, tf)
+        return pl.concat([
+            self.model.predict(gammas.slice(start, SCORE_CHUNK), tf.slice(start, SCORE_CHUNK))
+            .select("match_weight", "match_probability")
+            for start in range(0, max(len(gammas), 1), SCORE_CHUNK)])
 
     # --- the whole batch job ----------------------------------------------------------------
 
@@ -172,7 +169,7 @@ class Linker:
                 self.model = self.fit(prepared, pairs, gammas, report.total_pairs, link_only)
         say("scoring")
         with self._timed("score"):
-            scores = self.score(gammas)
+            scores = self.score(gammas, contributions=False)
         say("clustering")
         with self._timed("cluster"):
             indexed = IndexedPairs(pairs["idx_l"].to_numpy().astype(np.int64),
@@ -190,16 +187,19 @@ class Linker:
                               "record_id_r": ids.gather(pairs["idx_r"])}),
                 scores, gammas.select(pl.col("^gamma_.*$"), "possible_multiple_birth"),
                 pairs.select(pl.col("rule"))], how="horizontal")
-            near = self._near_matches(scored, indexed, outcome)
+            near = self._near_matches(scored, gammas, indexed, outcome)
             identities = identity_table(ids, outcome.labels)
         return LinkResult(identities, near, scored, report, dict(self.seconds), outcome.stats)
 
-    def _near_matches(self, scored: pl.DataFrame, pairs: IndexedPairs,
+    def _near_matches(self, scored: pl.DataFrame, gammas: pl.DataFrame, pairs: IndexedPairs,
                       outcome: ClusterOutcome) -> pl.DataFrame:
-        keep = near_match_mask(pairs, outcome, outcome.labels, self.settings.thresholds)
+        """The pairs for review, with each comparison's contribution to the weight."""
+        keep = pl.Series(near_match_mask(pairs, outcome, outcome.labels,
+                                         self.settings.thresholds))
         reasons = near_match_reasons(pairs, outcome, self.settings.thresholds)
-        return (scored.filter(pl.Series(keep))
-                .with_columns(pl.Series("reason", reasons[keep]))
+        contributions = self.score(gammas.filter(keep)).select(pl.col("^mw_.*$"))
+        return (pl.concat([scored.filter(keep), contributions], how="horizontal")
+                .with_columns(pl.Series("reason", reasons[keep.to_numpy()]))
                 .sort("match_probability", descending=True))
 
 

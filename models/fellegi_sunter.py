@@ -52,6 +52,12 @@ class EMSession:
     gammas: np.ndarray
     held_out: frozenset[int]
     not_learned: frozenset[int] = frozenset()
+    counts: np.ndarray | None = None
+    """When given, row i of `gammas` stands for `counts[i]` pairs (a comparison vector)."""
+
+    @property
+    def pairs(self) -> int:
+        return len(self.gammas) if self.counts is None else int(self.counts.sum())
 
 
 def _normalise(values: np.ndarray) -> np.ndarray:
@@ -88,8 +94,11 @@ def _unlearned_m(u: np.ndarray, labels: Sequence[str]) -> np.ndarray:
     return _normalise(m)
 
 
-def _patterns(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct comparison vectors and their counts (EM works on these, not on pairs)."""
+def _patterns(gammas: np.ndarray, counts: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct comparison vectors and their counts (EM works on these, not on pairs).
+
+    `counts`, when given, says how many pairs each row of `gammas` stands for."""
     if not len(gammas):
         return gammas, np.zeros(0)
     shifted = gammas.astype(np.int64) + 1
@@ -97,8 +106,13 @@ def _patterns(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes = np.zeros(len(gammas), dtype=np.int64)
     for column in range(gammas.shape[1]):
         codes = codes * radix + shifted[:, column]
-    _, first, counts = np.unique(codes, return_index=True, return_counts=True)
-    return gammas[first], counts.astype(float)
+    if counts is None:
+        _, first, totals = np.unique(codes, return_index=True, return_counts=True)
+        return gammas[first], totals.astype(float)
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    totals = np.bincount(inverse, weights=counts.astype(float), minlength=len(first))
+    present = totals > 0
+    return gammas[first][present], totals[present]
 
 
 class FellegiSunterModel:
@@ -129,7 +143,8 @@ class FellegiSunterModel:
         self.u_ = u
         return self
 
-    def polish_m(self, candidate_gammas: np.ndarray) -> FellegiSunterModel:
+    def polish_m(self, candidate_gammas: np.ndarray, counts: np.ndarray | None = None
+                 ) -> FellegiSunterModel:
         """Estimate the levels no session could see, by one M-step over all candidate pairs.
 
         A session cannot see levels its blocking rule makes impossible (a first/last swap is
@@ -140,9 +155,9 @@ class FellegiSunterModel:
         m, u = self._checked()
         if self.prior_ is None:
             raise ModelError("fit_prior must run before polish_m")
-        patterns, counts = _patterns(candidate_gammas)
+        patterns, totals = _patterns(candidate_gammas, counts)
         posterior = self._posterior(patterns, m, u, self._candidate_lambda,
-                                    range(len(self.layouts))) * counts
+                                    range(len(self.layouts))) * totals
         polished = []
         for index, layout in enumerate(self.layouts):
             sums = _level_sums(patterns[:, index], posterior, len(layout.labels))
@@ -188,13 +203,13 @@ class FellegiSunterModel:
         for session in sessions:
             usable = [i for i in range(len(self.layouts)) if i not in session.held_out]
             new = [i for i in usable if i not in learned and i not in session.not_learned]
-            if not new or len(session.gammas) < 50:
+            if not new or session.pairs < 50:
                 continue
             fixed = {i: learned[i] for i in usable if i in learned}
-            m, lam, iterations = self._em(session.gammas, new, fixed)
+            m, lam, iterations = self._em(session.gammas, new, fixed, session.counts)
             for i in new:
                 learned[i] = m[i]
-            self.sessions_.append({"rule": session.name, "pairs": len(session.gammas),
+            self.sessions_.append({"rule": session.name, "pairs": session.pairs,
                                    "lambda": lam, "iterations": iterations,
                                    "learned": [self.layouts[i].name for i in new],
                                    "fixed": [self.layouts[i].name for i in fixed]})
@@ -202,10 +217,11 @@ class FellegiSunterModel:
                    for i, lay in enumerate(self.layouts)]
         return self
 
-    def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int) -> FellegiSunterModel:
+    def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int,
+                  counts: np.ndarray | None = None) -> FellegiSunterModel:
         """Prior = expected matches among the candidates / every possible pair."""
         m, u = self._checked()
-        patterns, counts = _patterns(candidate_gammas)
+        patterns, counts = _patterns(candidate_gammas, counts)
         lam = 0.5
         for _ in range(self.max_iter):
             posterior = self._posterior(patterns, m, u, lam, range(len(self.layouts)))
@@ -215,14 +231,14 @@ class FellegiSunterModel:
                 break
             lam = new
         self._candidate_lambda = lam
-        expected = lam * len(candidate_gammas)
+        expected = lam * float(counts.sum())
         self.prior_ = float(min(max(expected / max(total_pairs, 1), 1e-12), 0.5))
         return self
 
-    def _em(self, gammas: np.ndarray, learn: list[int], fixed: dict[int, np.ndarray]
-            ) -> tuple[list[np.ndarray], float, int]:
+    def _em(self, gammas: np.ndarray, learn: list[int], fixed: dict[int, np.ndarray],
+            pair_counts: np.ndarray | None = None) -> tuple[list[np.ndarray], float, int]:
         _, u = self._checked(need_m=False)
-        patterns, counts = _patterns(gammas)
+        patterns, counts = _patterns(gammas, pair_counts)
         m = [fixed.get(i, _initial_m(len(layout.labels)))
              for i, layout in enumerate(self.layouts)]
         active = [*learn, *fixed]

@@ -450,3 +450,45 @@ def test_normalise_country(raw: str | None, expected: str | None) -> None:
 ])
 def test_normalise_us_state(raw: str | None, expected: str | None) -> None:
     assert one(normalise_us_state, raw) == expected
+
+
+def _synthetic_records(count: int) -> pl.DataFrame:
+    from benchmarks.synthetic import generate
+    from matcher.ingest import validate
+    from matcher.settings import load_preset
+
+    raw, _ = generate(count, seed=11)
+    return validate(raw, load_preset("msix")).records
+
+
+def test_prepare_is_the_same_row_by_row_with_and_without_a_memo() -> None:
+    """Small frames (no distinct-value join), the memo's remembered values and its fresh
+    values all give exactly the batch result."""
+    from features.prepare import SMALL_FRAME_ROWS, ValueMemo
+
+    records = _synthetic_records(400)
+    assert records.height > SMALL_FRAME_ROWS
+    batch = prepare(records)
+    warm = ValueMemo()
+    prepare(records.head(300), memo=warm)  # the batch path fills the memo
+    cold = ValueMemo()
+    for row in [*range(0, 300, 37), *range(300, records.height, 11)]:
+        one = records.slice(row, 1)
+        expected = batch.slice(row, 1).drop("idx")
+        for memo in (None, warm, cold):
+            got = prepare(one, memo=memo).drop("idx")
+            assert got.to_dicts() == expected.to_dicts(), (row, memo)
+            assert got.schema == expected.schema
+    assert warm.hits > 0 and cold.misses > 0
+
+
+def test_value_memo_stops_growing_at_its_bound_and_still_answers() -> None:
+    from features.prepare import ValueMemo
+
+    records = _synthetic_records(120)
+    memo = ValueMemo(max_values=5)
+    expected = prepare(records).drop("idx")
+    for row in range(0, 40, 3):
+        got = prepare(records.slice(row, 1), memo=memo).drop("idx")
+        assert got.to_dicts() == expected.slice(row, 1).to_dicts()
+    assert all(len(table) <= 5 for table in memo._tables.values())

@@ -47,18 +47,17 @@ from matcher.spark.session import (
     options_from_env,
     start_session,
 )
-from matcher.spark.training import COUNT, train_model
 from matcher.spark.work import (
     IDX,
     RULE,
     compare_batch,
     feature_columns,
-    holds_column,
     key_column,
     linker_for,
     prepare_batch,
     score_batch,
 )
+from matcher.training import COUNT, holds_column, train_model
 from models.base import MatchModel
 
 if TYPE_CHECKING:

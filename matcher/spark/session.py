@@ -43,7 +43,7 @@ class SparkOptions:
     records_per_partition: int = 100_000
     arrow_batch_rows: int = 20_000
     skew_chunk: int = 250
-    em_max_pairs: int = 5_000_000
+    em_max_pairs: int = 20_000_000
     workdir: Path | None = None
     """Staging folder (driver-written inputs, collected results); shared storage on a cluster."""
     conf: dict[str, str] = field(default_factory=dict)

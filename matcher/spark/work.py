@@ -29,12 +29,6 @@ def key_column(index: int) -> str:
     return f"bk{index}"
 
 
-def holds_column(index: int) -> str:
-    """Per pair: both records agree on rule `index`'s key (`pipeline.rule_holds`; computed
-    where the pair's features are gathered, so the keys need not travel to Python)."""
-    return f"holds{index}"
-
-
 @cache
 def linker_for(settings_json: str, model_json: str | None = None) -> Linker:
     """One Linker per worker process and settings (building comparisons is not free)."""

@@ -1,0 +1,81 @@
+"""Training the Fellegi–Sunter model from comparison-vector counts (both engines).
+
+EM only ever looks at distinct comparison vectors and how many pairs share each, so an engine
+hands over `patterns`: one row per distinct (gamma_*, holds<i>) combination among the candidate
+pairs, with its `count`. The default engine groups its pairs in polars, the Spark engine on the
+cluster; the model is then fitted here, the same way for both: u from random pairs, m by EM per
+blocking rule in order (each session learning only what earlier ones could not), the prior from
+the candidates, one polishing M-step, u refined, the prior again.
+
+A session with more than `em_max_pairs` pairs is fitted on a seeded uniform sample of that many
+(drawn from the counts); below it nothing is sampled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from models.fellegi_sunter import EMSession, FellegiSunterModel
+
+if TYPE_CHECKING:
+    from matcher.pipeline import Linker
+
+COUNT = "count"
+
+
+def holds_column(index: int) -> str:
+    """Per pair: both records agree on rule `index`'s key (the rule would pair them)."""
+    return f"holds{index}"
+
+
+def sample_counts(counts: np.ndarray, limit: int | None, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, float]:
+    """The counts of a uniform sample of `limit` pairs when there are more; and the share
+    of the pairs kept."""
+    total = int(counts.sum())
+    if limit is None or total <= limit:
+        return counts, 1.0
+    return rng.multivariate_hypergeometric(counts.astype(np.int64), limit), limit / total
+
+
+def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFrame,
+                total_pairs: int, *, em_max_pairs: int | None = None) -> FellegiSunterModel:
+    """Fit the model on `patterns` (see the module docstring); `random_gammas` are the
+    comparison vectors of `sample_random_pairs`, `total_pairs` every possible pair."""
+    settings = linker.settings
+    comparisons = linker.comparisons
+    model = FellegiSunterModel(comparisons, max_iter=settings.em_iterations)
+    model.fit_u(random_gammas)
+    gamma_cols = [c.gamma_column for c in comparisons]
+    matrix = (patterns.select(gamma_cols).to_numpy().astype(np.int8) if len(patterns)
+              else np.zeros((0, len(comparisons)), dtype=np.int8))
+    counts = (patterns[COUNT].to_numpy().astype(np.int64) if len(patterns)
+              else np.zeros(0, dtype=np.int64))
+    rng = np.random.default_rng(settings.seed)
+    sessions = []
+    for index, rule in enumerate(linker.rules):
+        fixed = rule.conditions_on()
+        held_out = frozenset(i for i, c in enumerate(comparisons) if set(c.primary) & fixed)
+        # Without a birth date in the rule, siblings crowd the block: family-level fields
+        # would make "same family" the latent class, so they are not learned there.
+        not_learned = frozenset(i for i, c in enumerate(comparisons)
+                                if c.family_level and "dob" not in fixed)
+        inside = (patterns[holds_column(index)].to_numpy() if len(patterns)
+                  else np.zeros(0, dtype=bool))
+        kept, _ = sample_counts(counts[inside], em_max_pairs, rng)
+        sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned,
+                                  counts=kept))
+    model.fit_m(sessions)
+    # fit_prior needs every candidate; over a sample, the pair total scaled alike gives the
+    # same expected-matches ratio
+    kept, share = sample_counts(counts, em_max_pairs, rng)
+    scaled_total = total_pairs if share == 1.0 else round(total_pairs * share)
+    model.fit_prior(matrix, scaled_total, counts=kept)
+    model.polish_m(matrix, counts=kept)
+    model.fit_prior(matrix, scaled_total, counts=kept)
+    model.refine_u(random_gammas)
+    model.fit_prior(matrix, scaled_total, counts=kept)
+    return model
