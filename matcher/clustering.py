@@ -316,10 +316,13 @@ def near_match_mask(pairs: IndexedPairs, outcome: ClusterOutcome, labels: np.nda
     return keep
 
 
-def near_match_reasons(pairs: IndexedPairs, outcome: ClusterOutcome, thresholds: Thresholds
-                       ) -> np.ndarray:
-    return np.where(pairs.twin_flag, REASON_TWIN,
-                    np.where(outcome.refused, REASON_INCOHERENT, REASON_BAND))
+def near_match_reasons(pairs: IndexedPairs, outcome: ClusterOutcome, thresholds: Thresholds,
+                       keep: np.ndarray | None = None) -> np.ndarray:
+    """Why each pair (each kept pair, given `keep`) is for review. Text per pair is large:
+    pass `keep` when only a few of many pairs are wanted."""
+    rows = np.flatnonzero(keep) if keep is not None else np.arange(len(pairs.left))
+    return np.where(pairs.twin_flag[rows], REASON_TWIN,
+                    np.where(outcome.refused[rows], REASON_INCOHERENT, REASON_BAND))
 
 
 def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
@@ -350,8 +353,8 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
     outcome = cluster_indexed(len(ids), indexed_pairs, thresholds, judged(must_link),
                               judged(cannot_link))
     keep = near_match_mask(indexed_pairs, outcome, outcome.labels, thresholds)
-    reasons = near_match_reasons(indexed_pairs, outcome, thresholds)
+    reasons = near_match_reasons(indexed_pairs, outcome, thresholds, keep)
     near = scored.filter(pl.Series(keep)).drop("i_l", "i_r").with_columns(
-        pl.Series("reason", reasons[keep]))
+        pl.Series("reason", reasons))
     assignments = pl.DataFrame({"record_id": ids["record_id"], "cluster_id": outcome.labels})
     return ClusterResult(assignments, near, outcome.stats)

@@ -194,12 +194,11 @@ class Linker:
     def _near_matches(self, scored: pl.DataFrame, gammas: pl.DataFrame, pairs: IndexedPairs,
                       outcome: ClusterOutcome) -> pl.DataFrame:
         """The pairs for review, with each comparison's contribution to the weight."""
-        keep = pl.Series(near_match_mask(pairs, outcome, outcome.labels,
-                                         self.settings.thresholds))
-        reasons = near_match_reasons(pairs, outcome, self.settings.thresholds)
+        keep = near_match_mask(pairs, outcome, outcome.labels, self.settings.thresholds)
+        reasons = near_match_reasons(pairs, outcome, self.settings.thresholds, keep)
         contributions = self.score(gammas.filter(keep)).select(pl.col("^mw_.*$"))
         return (pl.concat([scored.filter(keep), contributions], how="horizontal")
-                .with_columns(pl.Series("reason", reasons[keep.to_numpy()]))
+                .with_columns(pl.Series("reason", reasons))
                 .sort("match_probability", descending=True))
 
 

@@ -317,9 +317,9 @@ class SparkLinker:
         outcome = ClusterOutcome(labels, np.zeros(len(rows), dtype=bool),
                                  indexed.probability >= thresholds.upper)
         keep = near_match_mask(indexed, outcome, labels, thresholds)
-        reasons = near_match_reasons(indexed, outcome, thresholds)
+        reasons = near_match_reasons(indexed, outcome, thresholds, keep)
         return (frame.filter(pl.Series(keep))
-                .with_columns(pl.Series("reason", reasons[keep]))
+                .with_columns(pl.Series("reason", reasons))
                 .sort("match_probability", descending=True))
 
 
