@@ -4,8 +4,8 @@ One administrator initiates; the change takes effect only when a different admin
 validates it (or automatically once the escalation period has passed, recorded as
 `auto_approved`). While pending, the records involved are locked against other merges and
 splits (and against judgements). An approved change leaves judgements behind so that no later
-automatic run undoes it: a merge must-links the identities; a split cannot-links the leavers from
-the stayers and must-links the leavers together.
+automatic run undoes it: a merge must-links all the identities' records; a split cannot-links
+the leavers from the stayers and must-links the leavers together.
 """
 
 from __future__ import annotations
@@ -256,18 +256,20 @@ class Changes:
         wanted = list(dict.fromkeys(current))
         members = _members(ctx, wanted)
         self._refuse_cannot_links(ctx, members)
-        reps = [rids[0] for rids in members.values() if rids]
+        # Every member is must-linked (a chain through all records), not one per identity:
+        # a member held only by automatic links could otherwise be pulled out by the twin
+        # guard or the repair, and the merge would not hold.
+        records = [r for rids in members.values() for r in rids]
         judgements: list[dict[str, Any]] = [
             {"record_id_l": pair_key(a, b)[0], "record_id_r": pair_key(a, b)[1],
              "decision": "match", "source": "merge", "actor": actor,
              "note": f"merge #{change.id} initiated by {change.initiated_by}", "active": True,
              "change_id": change.id, "created_at": ctx.now}
-            for a, b in pairwise(reps)
+            for a, b in pairwise(records)
         ]
         self._supersede(ctx, [(j["record_id_l"], j["record_id_r"]) for j in judgements])
         if judgements:
             ctx.session.execute(insert(Judgement), judgements)
-        records = [r for rids in members.values() for r in rids]
         touched = neighbourhood(ctx, records, store.backend.thresholds.upper)
         evidence = Evidence(new_edges=frozenset((j["record_id_l"], j["record_id_r"])
                                                 for j in judgements), rescore=rescore)

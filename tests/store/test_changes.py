@@ -128,3 +128,20 @@ def test_merge_refuses_judged_non_match(store: IdentityStore, ids: dict[str, str
     store.reviews.judge(record_ids=("a1", "b1"), decision="non_match", actor="rev")
     with pytest.raises(ConflictError, match="non-match judgement"):
         store.changes.initiate_merge([ids["a"], ids["b"]], actor="admin1")
+
+
+def test_merge_holds_every_member_even_against_the_twin_guard(store: IdentityStore) -> None:
+    """A merge is a person's decision that all these records are one child: a member held
+    in its identity only by automatic links stays, even where the guard sees possible twins."""
+    store.load(frame(rec("x1", "TX", "Ana", "Reyes", "2012-02-02"),
+                     rec("x2", "CA", "Ana", "Reyes", "2012-02-02", multiple_birth_flag="Y")))
+    store.load(frame(rec("y1", "FL", "Eva", "Reyes", "2012-02-02", multiple_birth_flag="Y")))
+    x, y = store.identities.of_record("x1"), store.identities.of_record("y1")
+    assert x != y and store.identities.of_record("x2") == x
+    change = store.changes.initiate_merge([x, y], actor="admin1")
+    done = store.changes.validate(change.id, actor="admin2")
+    assert done.status == "approved"
+    assert {store.identities.of_record(r) for r in ("x1", "x2", "y1")} == {x}
+    store.load(frame(rec("x2", "CA", "Ana", "Reyes", "2012-02-02", multiple_birth_flag="Y",
+                         parent1_first_name="Irma")))  # an update re-evaluates x2's links
+    assert {store.identities.of_record(r) for r in ("x1", "x2", "y1")} == {x}
