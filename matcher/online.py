@@ -34,7 +34,9 @@ class OnlineMatcher:
         self._row_of: dict[str, int] = {}
         self._blocks: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.linker.rules]
         self._tf_counts: dict[str, Counter[str]] = {c: Counter() for c in self.linker.tf_columns()}
+        self._tf_totals: dict[str, int] = dict.fromkeys(self._tf_counts, 0)
         self.memo = ValueMemo()
+        self._last_added: tuple[pl.DataFrame, pl.DataFrame] | None = None
 
     def __len__(self) -> int:
         return len(self._row_of)
@@ -42,7 +44,13 @@ class OnlineMatcher:
     # --- maintenance -----------------------------------------------------------------------
 
     def _prepare(self, records: pl.DataFrame) -> pl.DataFrame:
-        prepared = self.linker.prepare(records, self.memo)
+        """Features plus term frequencies as the index sees them now. The frame just added
+        is not normalised again when it is matched next (the store adds, then matches)."""
+        if self._last_added is not None and self._last_added[0] is records:
+            prepared = self._last_added[1]
+        else:
+            prepared = self.linker.prepare(records, self.memo)
+            self._last_added = None
         return prepared.with_columns(self._index_tf(prepared))
 
     def _index_tf(self, prepared: pl.DataFrame) -> list[pl.Series]:
@@ -53,7 +61,7 @@ class OnlineMatcher:
         to the level's average u."""
         out = []
         for column, counts in self._tf_counts.items():
-            total = sum(counts.values()) + 1
+            total = self._tf_totals[column] + 1
             values = prepared[column].to_list()
             if total < TF_MIN_RECORDS:
                 freq = [float("nan")] * len(values)
@@ -69,6 +77,7 @@ class OnlineMatcher:
             return
         self.remove(records["record_id"].cast(pl.String).to_list())
         prepared = self._prepare(records)
+        self._last_added = (records, prepared)
         start = len(self._live)
         self._chunks.append(prepared.with_columns(
             (pl.col("idx") + start).cast(pl.UInt32).alias("idx")))
@@ -81,7 +90,9 @@ class OnlineMatcher:
                 if key is not None:
                     blocks[key].append(start + offset)
         for column, counts in self._tf_counts.items():
-            counts.update(v for v in prepared[column].to_list() if v is not None)
+            present = [v for v in prepared[column].to_list() if v is not None]
+            counts.update(present)
+            self._tf_totals[column] += len(present)
 
     def remove(self, record_ids: Iterable[str]) -> None:
         """Drop records from the index (their rows stay as tombstones)."""
@@ -100,6 +111,7 @@ class OnlineMatcher:
             for value in gone[column].to_list():
                 if value is not None:
                     counts[value] -= 1
+                    self._tf_totals[column] -= 1
 
     def _keys(self, prepared: pl.DataFrame) -> list[list[str | None]]:
         """Each blocking rule's key for every row, in one query."""
