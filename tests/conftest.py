@@ -9,6 +9,8 @@ import pytest
 
 from matcher.schema import CANONICAL_COLUMNS
 
+pytest_plugins = ["tests.store_urls"]  # the `store_url` fixture: SQLite and PostgreSQL
+
 CanonicalBuilder = Callable[[Sequence[Mapping[str, str | None]]], pl.DataFrame]
 PairsBuilder = Callable[..., pl.DataFrame]
 

@@ -1,10 +1,10 @@
 """Scoring a record against the store without writing anything.
 
-Validating and scoring one record costs a fixed ~50 ms each in the matching core (both are a
-few hundred small polars queries whatever the row count), while 32 records cost barely more
-than one. So concurrent requests are coalesced: a single worker thread takes every request
-waiting, validates them together, scores the valid ones in one `store.match` call, and hands
-each its own candidates (or its field errors).
+Validating and scoring a few records costs little more than one (the matching core runs a
+fixed number of polars queries per call, whatever the row count), so concurrent requests are
+coalesced: a single worker thread takes every request waiting, validates them together, scores
+the valid ones in one `store.match` call, and hands each its own candidates (or its field
+errors).
 """
 
 from __future__ import annotations

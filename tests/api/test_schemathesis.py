@@ -31,8 +31,9 @@ from sqlalchemy import create_engine, text
 from api.app import create_app
 from api.auth import create_key
 from matcher.store import IdentityStore
-from tests.api.conftest import KEY_SPECS, POSTGRES_ENV, _postgres_schema_url, make_settings
+from tests.api.conftest import KEY_SPECS, make_settings
 from tests.api.fakes import MARIA_FL, SEED, fake_backend
+from tests.store_urls import POSTGRES_ENV, postgres_schema_url
 
 MAX_EXAMPLES = 30
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -62,7 +63,7 @@ def _postgres_url() -> str | None:
         admin.dispose()
 
     atexit.register(drop)
-    return _postgres_schema_url(base, schema_name)
+    return postgres_schema_url(base, schema_name)
 
 
 def _build(url: str) -> tuple[Any, dict[str, str]]:

@@ -1,8 +1,9 @@
 """A small deterministic matching backend for store tests (no model training needed).
 
 Blocking: same last_name_1, or same birth_date. Score: the number of agreeing fields among
-first_name, last_name_1, birth_date, sex, parent1_first_name maps to a probability. Clustering
-is the real `matcher.clustering.cluster`.
+first_name, last_name_1, birth_date, sex, parent1_first_name (case-insensitive) maps to a
+probability; two records both flagged multiple birth with different first names are possible
+twins. Clustering is the real `matcher.clustering.cluster`. The API tests use it too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ PROBABILITY = {5: 0.9999, 4: 0.995, 3: 0.8, 2: 0.2, 1: 0.05, 0: 0.01}
 THRESHOLDS = Thresholds(upper=0.99, lower=0.5)
 
 
+def _norm(value: Any) -> str:
+    return str(value or "").strip().lower()
+
+
 class FakeIndex:
     """In-memory index with exact-key blocking."""
 
@@ -30,7 +35,7 @@ class FakeIndex:
         self.blocks: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     def _keys(self, row: dict[str, Any]) -> list[tuple[str, str]]:
-        return [(k, row[k].lower()) for k in ("last_name_1", "birth_date") if row.get(k)]
+        return [(k, _norm(row[k])) for k in ("last_name_1", "birth_date") if row.get(k)]
 
     def add(self, records: pl.DataFrame) -> None:
         for row in records.iter_rows(named=True):
@@ -61,11 +66,11 @@ class FakeIndex:
             candidates.discard(row["record_id"])
             for other_id in sorted(candidates):
                 other = self.rows[other_id]
-                agree = {f: bool(row.get(f)) and (row.get(f) or "").lower()
-                         == (other.get(f) or "").lower() for f in FIELDS}
+                agree = {f: bool(row.get(f)) and _norm(row.get(f)) == _norm(other.get(f))
+                         for f in FIELDS}
                 p = PROBABILITY[sum(agree.values())]
-                twin = (row.get("multiple_birth_flag") == "Y"
-                        and other.get("multiple_birth_flag") == "Y"
+                twin = (_norm(row.get("multiple_birth_flag")) == "y"
+                        and _norm(other.get("multiple_birth_flag")) == "y"
                         and not agree["first_name"])
                 out.append({
                     "record_id_l": row["record_id"], "record_id_r": other_id,
