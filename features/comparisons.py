@@ -309,9 +309,10 @@ def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.Da
     missing = frame.select(
         (pl.col(f"{column}_l").is_null() | pl.col(f"{column}_r").is_null()).alias(str(i))
         for i, (column, _) in enumerate(ordered)).to_numpy()
+    values = {c: sides[c].to_list() for c in sides.columns}  # once per column, not per metric
     new_columns = []
     for i, (column, metric) in enumerate(ordered):
-        scores = process.cpdist(sides[f"{column}_l"].to_list(), sides[f"{column}_r"].to_list(),
+        scores = process.cpdist(values[f"{column}_l"], values[f"{column}_r"],
                                 scorer=SIMILARITY_SCORERS[metric],
                                 workers=-1 if len(frame) > 20_000 else 1)
         scores = np.asarray(scores, dtype=np.float32)
