@@ -22,6 +22,8 @@ from models.base import MatchModel
 SCORE_COLUMNS = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
 TF_MIN_RECORDS = 1000
 """Indexed values needed before term frequencies from the index are trusted."""
+MAX_CHUNKS = 16
+"""Chunks the indexed feature frame may hold before they are merged into one."""
 
 
 class OnlineMatcher:
@@ -121,8 +123,11 @@ class OnlineMatcher:
 
     def _frame(self) -> pl.DataFrame:
         if self._prepared is None:
-            self._prepared = (pl.concat(self._chunks, how="vertical_relaxed") if self._chunks
-                              else pl.DataFrame())
+            frame = (pl.concat(self._chunks, how="vertical_relaxed") if self._chunks
+                     else pl.DataFrame())
+            # every add appends a chunk; gathering across hundreds of them costs more than
+            # matching, so they are merged now and then
+            self._prepared = frame.rechunk() if frame.n_chunks() > MAX_CHUNKS else frame
             self._chunks = [self._prepared] if self._chunks else []
         return self._prepared
 
