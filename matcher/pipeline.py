@@ -258,9 +258,10 @@ def sample_random_pairs(sources: pl.Series, count: int, link_only: bool, seed: i
 def identifier_agreement(comparisons: list[Comparison]) -> pl.Expr:
     """An identifier comparison (a national id, the state's student id) agrees, exactly or on
     a fuzzy level: evidence about the person, not the family."""
-    return pl.any_horizontal(
-        [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
-         for c in comparisons if c.identifier] or [pl.lit(False)])
+    agree = [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
+             for c in comparisons if c.identifier]
+    # without identifiers: False for every pair (a bare literal would select one row)
+    return pl.any_horizontal(agree) if agree else pl.repeat(False, pl.len())
 
 
 def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Series,

@@ -205,3 +205,18 @@ def test_threshold_edges(probability: float, linked: bool, near: bool) -> None:
     result = run(["a", "b"], [("a", "b", probability)])
     assert together(result, "a", "b") is linked
     assert (len(result.near_matches) == 1) is near
+
+
+def test_identifier_agreement_has_a_value_per_pair_without_identifier_comparisons() -> None:
+    """A preset with no identifier comparison (pseudopeople) still gets one flag per pair."""
+    import polars as pl
+
+    from features.comparisons import exact_comparison
+    from matcher.pipeline import identifier_agreement
+
+    gammas = pl.DataFrame({"gamma_sex": pl.Series([0, 1, -1], dtype=pl.Int8)})
+    flags = gammas.select(identifier_agreement([exact_comparison("sex", "sex")])).to_series()
+    assert flags.to_list() == [False, False, False]
+    with_id = [exact_comparison("lsid", "lsid", identifier=True)]
+    ids = pl.DataFrame({"gamma_lsid": pl.Series([0, 1, -1], dtype=pl.Int8)})
+    assert ids.select(identifier_agreement(with_id)).to_series().to_list() == [True, False, False]
