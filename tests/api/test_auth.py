@@ -123,8 +123,9 @@ def test_authenticate_returns_the_principal(store: IdentityStore) -> None:
     principal = authenticate(store, created.key)
     assert principal == Principal(created.record.id, Role.REVIEWER, ("FL", "TX"))
     assert principal.actor == f"key:{created.record.id}"
+    altered = created.key[:-1] + ("B" if created.key.endswith("A") else "A")  # never the key
     for raw, detail in ((None, MISSING_KEY), ("  ", MISSING_KEY), ("sl_short", INVALID_KEY),
-                        (created.key[:-1] + "A", INVALID_KEY)):
+                        (altered, INVALID_KEY)):
         with pytest.raises(AuthError) as caught:
             authenticate(store, raw)
         assert caught.value.detail == detail
