@@ -11,9 +11,10 @@ the per-pair reference the tests hold the fast path to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,8 @@ from features.predicates import (
     YearOff,
     both,
     either,
+    leaves,
+    shared_expr,
     similarity_column,
 )
 
@@ -90,16 +93,23 @@ class Comparison:
     def similarities(self) -> set[tuple[str, str]]:
         return set().union(*(lvl.predicate.similarities() for lvl in self.levels))
 
-    def gamma_expr(self) -> pl.Expr:
-        return self._gamma_expr
+    def gamma_expr(self, shared: Mapping[Predicate, str] | None = None) -> pl.Expr:
+        """The level of each pair; leaves named in `shared` are read from columns."""
+        return self._chain(shared) if shared else self._gamma_expr
 
     @cached_property
     def _gamma_expr(self) -> pl.Expr:
         """Built once: building the chain costs more than running it on a few pairs."""
-        chain: Any = pl.when(self.null.expr()).then(pl.lit(NULL_LEVEL, dtype=pl.Int8))
+        return self._chain({})
+
+    def _chain(self, shared: Mapping[Predicate, str]) -> pl.Expr:
+        chain: Any = pl.when(shared_expr(self.null, shared)).then(
+            pl.lit(NULL_LEVEL, dtype=pl.Int8))
         for index, level in enumerate(self.levels[:-1]):
-            chain = chain.when(level.predicate.expr()).then(pl.lit(index, dtype=pl.Int8))
-        return chain.otherwise(pl.lit(len(self.levels) - 1, dtype=pl.Int8)).alias(self.gamma_column)
+            chain = chain.when(shared_expr(level.predicate, shared)).then(
+                pl.lit(index, dtype=pl.Int8))
+        return chain.otherwise(pl.lit(len(self.levels) - 1, dtype=pl.Int8)).alias(
+            self.gamma_column)
 
     def reference_gamma(self, left: Row, right: Row) -> int:
         """Slow per-pair evaluation (tests only)."""
@@ -328,6 +338,19 @@ def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[C
     columns = set().union(*(c.columns() for c in comparisons))
     frame = pair_frame(prepared, pairs, columns, right)
     frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)))
-    gammas = frame.select(
-        pl.col("idx_l"), pl.col("idx_r"), *[c.gamma_expr() for c in comparisons])
-    return gammas
+    shared, gamma_exprs = _gamma_plan(tuple(comparisons))
+    if shared:
+        frame = frame.with_columns(p.expr().alias(name) for p, name in shared.items())
+    return frame.select(pl.col("idx_l"), pl.col("idx_r"), *gamma_exprs)
+
+
+@lru_cache(maxsize=32)
+def _gamma_plan(comparisons: tuple[Comparison, ...]
+                ) -> tuple[dict[Predicate, str], list[pl.Expr]]:
+    """Leaves used more than once across the comparisons (computed once, as columns) and the
+    gamma expressions that read them; built once per set of comparisons."""
+    counts = Counter(leaf for c in comparisons
+                     for predicate in (c.null, *(lvl.predicate for lvl in c.levels))
+                     for leaf in leaves(predicate) if not isinstance(leaf, Always))
+    shared = {leaf: f"__shared{i}" for i, (leaf, n) in enumerate(counts.items()) if n > 1}
+    return shared, [c.gamma_expr(shared) for c in comparisons]

@@ -8,7 +8,7 @@ A predicate on a missing value is false: missing is never agreement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -430,6 +430,33 @@ class Not:
 
     def columns(self) -> set[str]:
         return self.part.columns()
+
+
+def leaves(predicate: Predicate) -> Iterator[Predicate]:
+    """The predicates an And/Or/Not tree is made of."""
+    if isinstance(predicate, And | Or):
+        for part in predicate.parts:
+            yield from leaves(part)
+    elif isinstance(predicate, Not):
+        yield from leaves(predicate.part)
+    else:
+        yield predicate
+
+
+def shared_expr(predicate: Predicate, shared: Mapping[Predicate, str]) -> pl.Expr:
+    """`predicate.expr()`, reading the leaves named in `shared` from columns computed once.
+
+    Polars does not find common subexpressions inside when/then chains, so a costly leaf
+    used by two levels (a list overlap) would otherwise be evaluated twice."""
+    if predicate in shared:
+        return pl.col(shared[predicate])
+    if isinstance(predicate, And):
+        return pl.all_horizontal([shared_expr(p, shared) for p in predicate.parts])
+    if isinstance(predicate, Or):
+        return pl.any_horizontal([shared_expr(p, shared) for p in predicate.parts])
+    if isinstance(predicate, Not):
+        return ~shared_expr(predicate.part, shared)
+    return predicate.expr()
 
 
 def both(*parts: Predicate) -> And:
