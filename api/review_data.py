@@ -21,6 +21,7 @@ from api.review_session import Reviewer
 from matcher.schema import CANONICAL_COLUMNS
 from matcher.store import db
 from matcher.store.models import ChangeLock, NearMatch, Record
+from matcher.store.reviews import NearMatchView
 
 LOG = logging.getLogger("studentlink.review")
 
@@ -39,21 +40,8 @@ DECIDABLE = ("open", "unsure")
 
 
 @dataclass(frozen=True)
-class QueueItem:
-    id: int
-    record_id_l: str
-    record_id_r: str
-    state_l: str
-    state_r: str
-    match_probability: float
-    match_weight: float
-    possible_multiple_birth: bool
-    contributions: dict[str, Any]
-    status: str
-    decision: str | None
-    created_at: datetime
-    resolved_at: datetime | None
-    resolved_by: str | None
+class QueueItem(NearMatchView):
+    """A review item as the queue page shows it."""
 
     @property
     def state_pair(self) -> str:

@@ -113,13 +113,13 @@ class ValueMemo:
         unseen = [k for k in dict.fromkeys(keys) if k not in table]
         self.misses += len(unseen)
         self.hits += len(keys) - len(unseen)
+        if unseen and len(table) + len(unseen) > self.max_values:
+            return frame.select(exprs)  # no room to remember them: compute this frame directly
         if unseen:
             fresh = pl.DataFrame(unseen, schema={c: frame.schema[c] for c in inputs},
                                  orient="row")
             self.remember(inputs, exprs, fresh.select(*_key_columns(inputs), *exprs))
             table = self._tables[group]
-            if any(k not in table for k in unseen):  # full: compute this frame directly
-                return frame.select(exprs)
         return pl.DataFrame([table[k] for k in keys], schema=self._schemas[group], orient="row")
 
 
@@ -138,7 +138,7 @@ def by_value(frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr],
     if frame.height <= SMALL_FRAME_ROWS:
         return memo.evaluate(frame, inputs, exprs) if memo else frame.select(exprs)
     renamed = _key_columns(inputs)
-    keys = [f"_key{i}" for i in range(len(inputs))]
+    keys = [e.meta.output_name() for e in renamed]
     computed = frame.select(inputs).unique().select(*renamed, *exprs)
     if memo is not None:
         memo.remember(inputs, exprs, computed)
