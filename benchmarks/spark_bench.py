@@ -1,7 +1,7 @@
 """Benchmark: the Spark engine beside the default engine on synthetic data of growing size.
 
     python -m benchmarks.spark_bench --sizes 20000 200000 1000000 3000000 \
-        --engines default spark --master 'local[2]' --out bench-out/spark
+        --engines default spark splink-spark --master 'local[2]' --out bench-out/spark
 
 Each (size, engine) runs in its own process, started and watched from here: wall time, and
 peak memory as the largest sum of resident memory over the whole process tree (the Spark
@@ -9,6 +9,11 @@ engine is a Python driver, a JVM and Python workers; a single process's maxrss w
 most of it). A run over `--max-memory-gb` or `--timeout` is killed and reported as such.
 The same run reports pairwise and B-cubed F1 against the generator's truth, and how far the
 Spark partition is from the default engine's (records whose identity differs).
+
+`splink-spark` is Splink 5 on its Spark backend (`benchmarks.tools.splink_tool --backend
+spark`, the benchmarks' Splink configuration for synthetic data), with the same master and
+driver memory, measured the same way. Its identities are its own, so beside the default engine
+it reports only how many records sit in clusters that differ.
 Results: `results.json`, `results.md` and `scaling.png` in `--out`.
 """
 
@@ -26,7 +31,10 @@ from typing import Any
 
 import polars as pl
 
-ENGINES = ("default", "spark")
+ENGINES = ("default", "spark", "splink-spark")
+SPARK_ENGINES = ("spark", "splink-spark")
+SPLINK_ENGINES = {"splink-spark": "spark"}
+"""Engines run by `benchmarks.tools.splink_tool`, with the Splink backend each uses."""
 
 
 def dataset(root: Path, size: int, seed: int) -> tuple[Path, Path]:
@@ -38,6 +46,39 @@ def dataset(root: Path, size: int, seed: int) -> tuple[Path, Path]:
     if not all(p.exists() for p in paths):
         write(folder, size, seed, fmt="parquet")
     return paths
+
+
+def peer_dataset(records: Path, truth_csv: Path, size: int, seed: int) -> Path:
+    """`dataset.json` describing the generated records for the peer tools (as the benchmark
+    suites' `synthetic_*` data sets describe theirs), written next to them once."""
+    from benchmarks.datasets import Dataset, synthetic_truth, write_truth
+
+    folder = records.parent
+    path = folder / "dataset.json"
+    if path.exists():
+        return path
+    truth = synthetic_truth(pl.read_parquet(records, columns=["record_id", "state"]),
+                            pl.read_csv(truth_csv, infer_schema=False))
+    write_truth(folder, truth)
+    Dataset(name=f"synthetic_{size}_{seed}", family="synthetic", link_only=False,
+            inputs=(records,), truth=folder / "truth.parquet",
+            truth_entities=folder / "truth_entities.csv", n_records=truth.height,
+            description=f"synthetic migrant-student records, {size:,} (seed {seed})",
+            peer_config="synthetic", extra={"migrant_truth": True}).save(folder)
+    return path
+
+
+def command(engine: str, records: Path, truth: Path, run_dir: Path, size: int,
+            args: argparse.Namespace) -> list[str]:
+    """The command line of one measured run."""
+    if engine in SPLINK_ENGINES:
+        return [sys.executable, "-m", "benchmarks.tools.splink_tool",
+                "--dataset", str(peer_dataset(records, truth, size, args.seed)),
+                "--out", str(run_dir), "--backend", SPLINK_ENGINES[engine],
+                "--spark-master", args.master, "--spark-driver-memory", args.driver_memory]
+    return [sys.executable, "-m", "benchmarks.spark_bench", "run-one", "--engine", engine,
+            "--records", str(records), "--out", str(run_dir), "--master", args.master,
+            "--driver-memory", args.driver_memory]
 
 
 def tree_rss(pid: int) -> int:
@@ -108,33 +149,63 @@ def run_one(engine: str, records: Path, out: Path, master: str, driver_memory: s
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
 
 
-def quality(out: Path, truth_path: Path) -> dict[str, Any]:
-    from benchmarks.metrics import bcubed, pairwise_scores
+def read_identities(out: Path) -> pl.DataFrame:
+    """`record_id, identity_id` as strings: studentlink's identities.csv, or the peer tools'
+    identities.parquet."""
+    from benchmarks.tools.base import IDENTITIES
 
-    identities = pl.read_csv(out / "identities.csv", infer_schema=False)
+    if (out / "identities.csv").exists():
+        return pl.read_csv(out / "identities.csv", infer_schema=False)
+    return pl.read_parquet(out / IDENTITIES).select(pl.col("record_id").cast(pl.String),
+                                                    pl.col("identity_id").cast(pl.String))
+
+
+def run_summary(out: Path) -> dict[str, Any]:
+    """Identities, near matches, pairs scored, seconds per stage, clustering of a run."""
+    from benchmarks.tools.base import RUN_INFO
+
+    if (out / "summary.json").exists():
+        summary = json.loads((out / "summary.json").read_text())
+        return {k: summary.get(k) for k in ("identities", "near_matches", "pairs_scored",
+                                            "seconds", "clustering")}
+    info = json.loads((out / RUN_INFO).read_text())
+    return {"identities": read_identities(out)["identity_id"].n_unique(), "near_matches": None,
+            "pairs_scored": info.get("candidates"),
+            "seconds": {k: round(v, 1) for k, v in info.get("seconds", {}).items()},
+            "clustering": None, "version": info.get("version")}
+
+
+def quality(out: Path, truth_path: Path) -> dict[str, Any]:
+    from benchmarks.metrics import bcubed, missing_assignments, pairwise_scores
+
+    identities = read_identities(out)
     truth = pl.read_csv(truth_path, infer_schema=False).select(
         "record_id", pl.col("child_id").alias("entity_id"), pl.lit(0).alias("source"))
     report: dict[str, Any] = {
         "pairwise_f1": round(pairwise_scores(identities, truth, link_only=False).f1, 4),
-        "bcubed_f1": round(bcubed(identities, truth).f1, 4)}
-    summary = json.loads((out / "summary.json").read_text())
-    report.update({k: summary.get(k) for k in ("identities", "near_matches", "pairs_scored",
-                                               "seconds", "clustering")})
+        "bcubed_f1": round(bcubed(identities, truth).f1, 4),
+        "records_unassigned": missing_assignments(identities, truth)}
+    report.update(run_summary(out))
     return report
 
 
-def against_default(spark_out: Path, default_out: Path) -> dict[str, Any]:
-    """How the Spark run's outputs differ from the default engine's on the same data."""
-    identities = pl.read_csv(spark_out / "identities.csv", infer_schema=False)
-    other = pl.read_csv(default_out / "identities.csv", infer_schema=False)
+def against_default(run_out: Path, default_out: Path) -> dict[str, Any]:
+    """How a run's outputs differ from the default engine's on the same data (near matches
+    only where the run wrote them: Splink does not)."""
+    identities = read_identities(run_out)
+    other = read_identities(default_out)
     joined = identities.join(other, on="record_id", suffix="_default")
-    key = ["record_id_l", "record_id_r"]
-    near = pl.read_csv(spark_out / "near_matches.csv", infer_schema=False).sort(key)
-    near_default = pl.read_csv(default_out / "near_matches.csv", infer_schema=False).sort(key)
+    same_near: bool | None = None
+    if (run_out / "near_matches.csv").exists():
+        key = ["record_id_l", "record_id_r"]
+        near = pl.read_csv(run_out / "near_matches.csv", infer_schema=False).sort(key)
+        near_default = pl.read_csv(default_out / "near_matches.csv",
+                                   infer_schema=False).sort(key)
+        same_near = near.equals(near_default)
     return {"same_identity_ids": bool(len(joined) == len(other) and (
                 joined["identity_id"] == joined["identity_id_default"]).all()),
             "records_in_differing_clusters": differing_records(joined),
-            "same_near_matches": near.equals(near_default)}
+            "same_near_matches": same_near}
 
 
 def differing_records(joined: pl.DataFrame) -> int:
@@ -153,11 +224,16 @@ def write_report(out: Path, results: list[dict[str, Any]]) -> None:
     lines = ["| records | engine | status | wall s | peak MB | pairs | pairwise F1 | "
              "B3 F1 | same as default |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        same = ""
+        same = "" if r["engine"] == "default" or r["status"] != "ok" else "n/a"
         if "same_identity_ids" in r:
-            same = ("identities and near matches identical"
-                    if r["same_identity_ids"] and r["same_near_matches"] else
-                    f"{r['records_in_differing_clusters']} records in differing clusters")
+            differing = r["records_in_differing_clusters"]
+            if r["same_identity_ids"] and r["same_near_matches"]:
+                same = "identities and near matches identical"
+            elif r["same_near_matches"] is None:  # another tool: its own ids, no near matches
+                same = (f"{differing:,} records ({differing / r['size']:.1%}) in differing "
+                        "clusters")
+            else:
+                same = f"{differing} records in differing clusters"
         pairs = f"{r['pairs_scored']:,}" if r.get("pairs_scored") else ""
         lines.append(
             f"| {r['size']:,} | {r['engine']} | {r['status']} | {r['wall_seconds']} | "
@@ -194,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command")
     one = sub.add_parser("run-one", help="(internal) one measured run")
-    one.add_argument("--engine", choices=ENGINES, required=True)
+    one.add_argument("--engine", choices=[e for e in ENGINES if e not in SPLINK_ENGINES],
+                     required=True)
     one.add_argument("--records", type=Path, required=True)
     one.add_argument("--out", type=Path, required=True)
     one.add_argument("--master", default="local[2]")
@@ -226,12 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         for engine in args.engines:
             run_dir = args.out / "runs" / f"{size}-{engine}"
             run_dir.mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "benchmarks.spark_bench", "run-one", "--engine", engine,
-                   "--records", str(records), "--out", str(run_dir), "--master", args.master,
-                   "--driver-memory", args.driver_memory]
+            cmd = command(engine, records, truth, run_dir, size, args)
             print(f"{size:,} records, {engine} engine ...", flush=True)
             row: dict[str, Any] = {"size": size, "engine": engine,
-                                   "master": args.master if engine == "spark" else None,
+                                   "master": args.master if engine in SPARK_ENGINES else None,
                                    **measured(cmd, run_dir / "log.txt", args.timeout,
                                               int(args.max_memory_gb * 2**30))}
             if row["status"] == "ok":
@@ -247,13 +322,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def compare_engines(out: Path, results: list[dict[str, Any]]) -> None:
-    """Add to every finished Spark run how it differs from the default run of its size."""
+    """Add to every other finished run how it differs from the default run of its size."""
     done = {(r["size"], r["engine"]) for r in results if r["status"] == "ok"}
     for row in results:
-        if row["engine"] == "spark" and (row["size"], "default") in done and row[
+        if row["engine"] != "default" and (row["size"], "default") in done and row[
                 "status"] == "ok":
             runs = out / "runs"
-            row.update(against_default(runs / f"{row['size']}-spark",
+            row.update(against_default(runs / f"{row['size']}-{row['engine']}",
                                        runs / f"{row['size']}-default"))
 
 
