@@ -98,7 +98,7 @@ def link(
                     entity = ingest.records.join(labels, on="record_id", how="left")["entity_id"]
                 linker = Linker(settings, match_model)
                 result = linker.link(ingest.records, link_only=link_only, entity=entity,
-                                     progress=say)
+                                     progress=say, keep_pairs=write_pairs)
                 seconds = {"read": read_seconds, **result.seconds}
                 if save_model and linker.model is not None:
                     save_model.write_text(linker.model.to_json(), encoding="utf-8")

@@ -36,7 +36,7 @@ def write_outputs(out: Path, result: LinkResult, ingest: IngestResult, settings:
     ingest.errors.write_csv(out / "errors.csv")
     if write_pairs:
         result.pairs.select(NEAR_MATCH_LEADING).write_parquet(out / "pairs.parquet")
-    pairs_scored = len(result.pairs)
+    pairs_scored = result.blocking.candidates
     scoring_seconds = seconds.get("compare", 0.0) + seconds.get("score", 0.0)
     summary = {
         "preset": settings.name,

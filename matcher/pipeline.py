@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -18,7 +19,6 @@ from features.comparisons import Comparison, build_comparison, compare
 from features.prepare import ValueMemo, prepare
 from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs
 from matcher.clustering import (
-    ClusterOutcome,
     IndexedPairs,
     cluster_indexed,
     near_match_mask,
@@ -45,7 +45,9 @@ class LinkResult:
     """record_id, identity_id."""
     near_matches: pl.DataFrame
     pairs: pl.DataFrame
-    """Every scored candidate pair: record ids, probability, weight, contributions, flags."""
+    """Every scored candidate pair: record ids, probability, weight, levels, flags, rule.
+    Empty (with these columns) when `link(keep_pairs=False)`; the count is then
+    `blocking.candidates`."""
     blocking: BlockingReport
     seconds: dict[str, float] = field(default_factory=dict)
     cluster_stats: dict[str, int] = field(default_factory=dict)
@@ -90,25 +92,39 @@ class Linker:
         return add_term_frequencies(prepared, self.tf_columns())
 
     def compare(self, left: pl.DataFrame, pairs: pl.DataFrame,
-                right: pl.DataFrame | None = None) -> pl.DataFrame:
-        """Comparison levels, term frequencies and the twin flag for each pair.
+                right: pl.DataFrame | None = None, *, term_frequencies: bool = True
+                ) -> pl.DataFrame:
+        """Comparison levels, the twin flag and (`term_frequencies`) the pair's term
+        frequencies (`pair_term_frequencies`) for each pair.
 
         Pairs are compared in chunks so that memory stays bounded by the chunk, not by the
         number of candidate pairs (only the small level columns are kept)."""
         if len(pairs) > COMPARE_CHUNK:
-            return pl.concat([self.compare(left, pairs.slice(start, COMPARE_CHUNK), right)
+            return pl.concat([self.compare(left, pairs.slice(start, COMPARE_CHUNK), right,
+                                           term_frequencies=term_frequencies)
                               for start in range(0, len(pairs), COMPARE_CHUNK)])
         gammas = compare(left, pairs, self.comparisons, right)
         right = left if right is None else right
-        extras = [
-            pl.max_horizontal(left[f"tf_{c}"].gather(pairs["idx_l"]),
-                              right[f"tf_{c}"].gather(pairs["idx_r"])).alias(f"tf_{c}")
-            for c in self.tf_columns()]
         flag = twin_flag(self.comparisons, gammas,
                          left["mbf"].gather(pairs["idx_l"]), right["mbf"].gather(pairs["idx_r"]))
         if not self.settings.multiple_birth_guard:
             flag = pl.Series(flag.name, [False] * len(flag), dtype=pl.Boolean)
-        return gammas.with_columns(*extras, flag.alias("possible_multiple_birth"))
+        gammas = gammas.with_columns(flag.alias("possible_multiple_birth"))
+        if not term_frequencies:
+            return gammas
+        return pl.concat([gammas, self.pair_term_frequencies(left, pairs, right)],
+                         how="horizontal")
+
+    def pair_term_frequencies(self, left: pl.DataFrame, pairs: pl.DataFrame,
+                              right: pl.DataFrame | None = None) -> pl.DataFrame:
+        """`tf_<column>` per pair: the larger of the two records' frequencies (a batch run
+        computes these per scoring chunk instead of keeping them for every pair)."""
+        right = left if right is None else right
+        return pl.DataFrame([
+            left[f"tf_{c}"].gather(pairs["idx_l"]).alias(f"tf_{c}") for c in self.tf_columns()
+        ]).with_columns(
+            pl.max_horizontal(pl.col(f"tf_{c}"), right[f"tf_{c}"].gather(pairs["idx_r"]))
+            .alias(f"tf_{c}") for c in self.tf_columns())
 
     def fit(self, prepared: pl.DataFrame, pairs: pl.DataFrame, gammas: pl.DataFrame,
             total_pairs: int, link_only: bool = False) -> FellegiSunterModel:
@@ -132,13 +148,16 @@ class Linker:
             return None
         return (gammas[given.gamma_column] == given.level_index("exact")).to_numpy()
 
-    def score(self, gammas: pl.DataFrame, contributions: bool = True) -> pl.DataFrame:
+    def score(self, gammas: pl.DataFrame, contributions: bool = True,
+              tf: pl.DataFrame | None = None) -> pl.DataFrame:
         """match_weight and match_probability per pair, and with `contributions` each
         comparison's `mw_<name>`. Without them, pairs are scored a chunk at a time and only
-        the two scores are kept (a batch holds millions of pairs)."""
+        the two scores are kept (a batch holds millions of pairs). Term frequencies come
+        from `tf` when given, else from the gammas' own `tf_<column>` columns."""
         if self.model is None:
             raise ModelError("no model: pass one to Linker or let link() train it")
-        tf = gammas.select([f"tf_{c}" for c in self.tf_columns()])
+        if tf is None:
+            tf = gammas.select([f"tf_{c}" for c in self.tf_columns()])
         if contributions:
             return self.model.predict(gammas, tf)
         return pl.concat([
@@ -149,8 +168,12 @@ class Linker:
     # --- the whole batch job ----------------------------------------------------------------
 
     def link(self, records: pl.DataFrame, *, link_only: bool = False,
-             entity: pl.Series | None = None, progress: Progress | None = None) -> LinkResult:
-        """Link canonical records (with `source` = input index) into identities."""
+             entity: pl.Series | None = None, progress: Progress | None = None,
+             keep_pairs: bool = True) -> LinkResult:
+        """Link canonical records (with `source` = input index) into identities.
+
+        Without `keep_pairs`, `LinkResult.pairs` is left empty: record ids for every
+        candidate pair are a large share of a big run's peak memory."""
         say = progress or (lambda _stage: None)
         say("normalising")
         with self._timed("normalise"):
@@ -162,18 +185,24 @@ class Linker:
                 max_block_size=self.settings.max_block_size, entity=entity)
         say(f"comparing {len(pairs):,} candidate pairs")
         with self._timed("compare"):
-            gammas = self.compare(prepared, pairs)
+            # term frequencies are gathered again per scoring chunk: kept for every pair
+            # they would be a quarter of the pair data
+            gammas = self.compare(prepared, pairs, term_frequencies=False).drop(
+                "idx_l", "idx_r")
         if self.model is None:
             say("training the model (u from random pairs, m by EM)")
             with self._timed("train"):
                 self.model = self.fit(prepared, pairs, gammas, report.total_pairs, link_only)
         say("scoring")
         with self._timed("score"):
-            scores = self.score(gammas, contributions=False)
+            scores = pl.concat([
+                self.score(gammas.slice(start, SCORE_CHUNK), contributions=False,
+                           tf=self.pair_term_frequencies(prepared,
+                                                         pairs.slice(start, SCORE_CHUNK)))
+                for start in range(0, max(len(gammas), 1), SCORE_CHUNK)])
         say("clustering")
         with self._timed("cluster"):
-            indexed = IndexedPairs(pairs["idx_l"].to_numpy().astype(np.int64),
-                                   pairs["idx_r"].to_numpy().astype(np.int64),
+            indexed = IndexedPairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
                                    scores["match_probability"].to_numpy(),
                                    gammas["possible_multiple_birth"].to_numpy(),
                                    scores["match_weight"].to_numpy(),
@@ -181,23 +210,35 @@ class Linker:
                                    gammas.select(identifier_agreement(self.comparisons))
                                    .to_series().to_numpy())
             outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds)
-            ids = prepared["record_id"]
-            scored = pl.concat([
-                pl.DataFrame({"record_id_l": ids.gather(pairs["idx_l"]),
-                              "record_id_r": ids.gather(pairs["idx_r"])}),
-                scores, gammas.select(pl.col("^gamma_.*$"), "possible_multiple_birth"),
-                pairs.select(pl.col("rule"))], how="horizontal")
-            near = self._near_matches(scored, gammas, indexed, outcome)
-            identities = identity_table(ids, outcome.labels)
+            keep = near_match_mask(indexed, outcome, outcome.labels, self.settings.thresholds)
+            near = self._near_matches(prepared, pairs.filter(keep), scores.filter(keep),
+                                      gammas.filter(keep),
+                                      near_match_reasons(indexed, outcome,
+                                                         self.settings.thresholds, keep))
+            rows = len(pairs) if keep_pairs else 0
+            scored = self._scored(prepared, pairs.head(rows), scores.head(rows),
+                                  gammas.head(rows))
+            identities = identity_table(prepared["record_id"], outcome.labels)
         return LinkResult(identities, near, scored, report, dict(self.seconds), outcome.stats)
 
-    def _near_matches(self, scored: pl.DataFrame, gammas: pl.DataFrame, pairs: IndexedPairs,
-                      outcome: ClusterOutcome) -> pl.DataFrame:
-        """The pairs for review, with each comparison's contribution to the weight."""
-        keep = near_match_mask(pairs, outcome, outcome.labels, self.settings.thresholds)
-        reasons = near_match_reasons(pairs, outcome, self.settings.thresholds, keep)
-        contributions = self.score(gammas.filter(keep)).select(pl.col("^mw_.*$"))
-        return (pl.concat([scored.filter(keep), contributions], how="horizontal")
+    @staticmethod
+    def _scored(prepared: pl.DataFrame, pairs: pl.DataFrame, scores: pl.DataFrame,
+                gammas: pl.DataFrame) -> pl.DataFrame:
+        """Record ids, scores, levels, twin flag and blocking rule per pair."""
+        ids = prepared["record_id"]
+        return pl.concat([
+            pl.DataFrame({"record_id_l": ids.gather(pairs["idx_l"]),
+                          "record_id_r": ids.gather(pairs["idx_r"])}),
+            scores, gammas.select(pl.col("^gamma_.*$"), "possible_multiple_birth"),
+            pairs.select(pl.col("rule"))], how="horizontal")
+
+    def _near_matches(self, prepared: pl.DataFrame, pairs: pl.DataFrame, scores: pl.DataFrame,
+                      gammas: pl.DataFrame, reasons: np.ndarray) -> pl.DataFrame:
+        """The pairs kept for review, with each comparison's contribution to the weight."""
+        contributions = self.score(
+            gammas, tf=self.pair_term_frequencies(prepared, pairs)).select(pl.col("^mw_.*$"))
+        return (pl.concat([self._scored(prepared, pairs, scores, gammas), contributions],
+                          how="horizontal")
                 .with_columns(pl.Series("reason", reasons))
                 .sort("match_probability", descending=True))
 
@@ -274,10 +315,21 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     """
+    expr = _twin_expr(tuple(comparisons))
+    if expr is None:
+        return pl.Series("possible_multiple_birth", [False] * len(gammas), dtype=pl.Boolean)
+    return gammas.with_columns(mbf_l.alias("__mbf_l"), mbf_r.alias("__mbf_r")).select(
+        expr).to_series()
+
+
+@lru_cache(maxsize=32)
+def _twin_expr(comparisons: tuple[Comparison, ...]) -> pl.Expr | None:
+    """The twin flag over gamma columns and the two sides' multiple-birth flags (`__mbf_l`,
+    `__mbf_r`); built once per set of comparisons."""
     by_kind = {c.kind: c for c in comparisons}
     needed = ("given_name", "birth_date", "surname")
     if not all(k in by_kind for k in needed):
-        return pl.Series("possible_multiple_birth", [False] * len(gammas), dtype=pl.Boolean)
+        return None
     given, dob, surname = (by_kind[k] for k in needed)
     different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
     # a declared multiple birth needs the very same given name to link on its own
@@ -285,8 +337,8 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
     # any birth-date level but 'different' (a typo or a missing date does not tell twins apart)
     same_birth = pl.col(dob.gamma_column) < len(dob.levels) - 1
     same_family = pl.col(surname.gamma_column) < len(surname.levels) - 1
-    flagged_birth = (pl.Series(mbf_l).eq("Y") | pl.Series(mbf_r).eq("Y")).fill_null(False)
-    identifier_agrees = identifier_agreement(comparisons)
+    flagged_birth = (pl.col("__mbf_l").eq("Y") | pl.col("__mbf_r").eq("Y")).fill_null(False)
+    identifier_agrees = identifier_agreement(list(comparisons))
     gendered = [i for i, lvl in enumerate(given.levels) if lvl.gendered]
     swapped = [given.level_index("first and last name swapped")]
     sex = next((c for c in comparisons if c.primary == ("sex",)), None)
@@ -294,9 +346,9 @@ def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Ser
                         & (pl.col(sex.gamma_column) == 0) if sex is not None else pl.lit(False))
     expr = (same_birth & same_family & ~identifier_agrees
             & ((pl.col(given.gamma_column).is_in(different) & ~same_sex_variant)
-               | (pl.lit(flagged_birth) & pl.col(given.gamma_column).is_in(not_same_name)
+               | (flagged_birth & pl.col(given.gamma_column).is_in(not_same_name)
                   & ~pl.col(given.gamma_column).is_in(swapped))))
-    return gammas.select(expr.fill_null(False).alias("possible_multiple_birth")).to_series()
+    return expr.fill_null(False).alias("possible_multiple_birth")
 
 
 def identity_table(record_ids: pl.Series, labels: np.ndarray) -> pl.DataFrame:
