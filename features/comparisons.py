@@ -338,19 +338,20 @@ def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[C
     columns = set().union(*(c.columns() for c in comparisons))
     frame = pair_frame(prepared, pairs, columns, right)
     frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)))
-    shared, gamma_exprs = _gamma_plan(tuple(comparisons))
-    if shared:
-        frame = frame.with_columns(p.expr().alias(name) for p, name in shared.items())
+    shared_columns, gamma_exprs = _gamma_plan(tuple(comparisons))
+    if shared_columns:
+        frame = frame.with_columns(shared_columns)
     return frame.select(pl.col("idx_l"), pl.col("idx_r"), *gamma_exprs)
 
 
 @lru_cache(maxsize=32)
 def _gamma_plan(comparisons: tuple[Comparison, ...]
-                ) -> tuple[dict[Predicate, str], list[pl.Expr]]:
+                ) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Leaves used more than once across the comparisons (computed once, as columns) and the
     gamma expressions that read them; built once per set of comparisons."""
     counts = Counter(leaf for c in comparisons
                      for predicate in (c.null, *(lvl.predicate for lvl in c.levels))
                      for leaf in leaves(predicate) if not isinstance(leaf, Always))
     shared = {leaf: f"__shared{i}" for i, (leaf, n) in enumerate(counts.items()) if n > 1}
-    return shared, [c.gamma_expr(shared) for c in comparisons]
+    return ([p.expr().alias(name) for p, name in shared.items()],
+            [c.gamma_expr(shared) for c in comparisons])

@@ -104,9 +104,30 @@ class ValueMemo:
         for row in computed.head(room).iter_rows():
             table.setdefault(row[:width], row[width:])
 
-    def evaluate(self, frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr]
+    def evaluate(self, frame: pl.DataFrame, groups: list[tuple[list[str], list[pl.Expr]]]
                  ) -> pl.DataFrame:
-        """`frame.select(exprs)`, from memory where every input value has been seen."""
+        """`frame.select(every group's exprs)`, from memory for the input values already seen;
+        the unseen ones are computed (one query per group) and remembered. Built as one frame:
+        for a record or two, constructing frames costs more than the lookups."""
+        columns: dict[str, list[Any]] = {}
+        schema: dict[str, pl.DataType] = {}
+        for inputs, exprs in groups:
+            rows = self._rows(frame, inputs, exprs)
+            if rows is None:  # no room to remember them: compute this group directly
+                computed = frame.select(exprs)
+                columns.update((c, computed[c].to_list()) for c in computed.columns)
+                schema.update(computed.schema)
+                continue
+            group_schema = self._schemas[self._group(inputs, exprs)]
+            for name, values in zip(group_schema, zip(*rows, strict=True) if rows else
+                                    [()] * len(group_schema), strict=True):
+                columns[name] = list(values)
+            schema.update(group_schema)
+        return pl.DataFrame(columns, schema=schema)
+
+    def _rows(self, frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr]
+              ) -> list[tuple[Any, ...]] | None:
+        """Each row's remembered outputs for one group (None when they cannot be kept)."""
         group = self._group(inputs, exprs)
         table = self._tables.get(group, {})
         keys = list(zip(*(frame[c].to_list() for c in inputs), strict=True))
@@ -114,13 +135,13 @@ class ValueMemo:
         self.misses += len(unseen)
         self.hits += len(keys) - len(unseen)
         if unseen and len(table) + len(unseen) > self.max_values:
-            return frame.select(exprs)  # no room to remember them: compute this frame directly
+            return None
         if unseen:
             fresh = pl.DataFrame(unseen, schema={c: frame.schema[c] for c in inputs},
                                  orient="row")
             self.remember(inputs, exprs, fresh.select(*_key_columns(inputs), *exprs))
             table = self._tables[group]
-        return pl.DataFrame([table[k] for k in keys], schema=self._schemas[group], orient="row")
+        return [table[k] for k in keys]
 
 
 def _key_columns(inputs: list[str]) -> list[pl.Expr]:
@@ -136,7 +157,7 @@ def by_value(frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr],
     than normalising every row; the result is the same row for row.
     """
     if frame.height <= SMALL_FRAME_ROWS:
-        return memo.evaluate(frame, inputs, exprs) if memo else frame.select(exprs)
+        return memo.evaluate(frame, [(inputs, exprs)]) if memo else frame.select(exprs)
     renamed = _key_columns(inputs)
     keys = [e.meta.output_name() for e in renamed]
     computed = frame.select(inputs).unique().select(*renamed, *exprs)
@@ -151,8 +172,9 @@ def by_values(frame: pl.DataFrame, groups: list[tuple[list[str], list[pl.Expr]]]
               memo: ValueMemo | None = None) -> pl.DataFrame:
     """`by_value` for several groups of inputs side by side; without a memo a small frame runs
     them all in one query."""
-    if frame.height <= SMALL_FRAME_ROWS and memo is None:
-        return frame.select(expr for _, exprs in groups for expr in exprs)
+    if frame.height <= SMALL_FRAME_ROWS:
+        return (memo.evaluate(frame, groups) if memo is not None
+                else frame.select(expr for _, exprs in groups for expr in exprs))
     return pl.concat([by_value(frame, inputs, exprs, memo) for inputs, exprs in groups],
                      how="horizontal")
 

@@ -22,16 +22,19 @@ from models.base import MatchModel
 SCORE_COLUMNS = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
 TF_MIN_RECORDS = 1000
 """Indexed values needed before term frequencies from the index are trusted."""
-MAX_CHUNKS = 16
-"""Chunks the indexed feature frame may hold before they are merged into one."""
+TAIL_SHARE = 0.05
+"""Recently added rows are kept apart from the merged base until they reach this share of it
+(or `TAIL_MIN_ROWS`): merging copies the whole base, and gathering rows from a frame of many
+chunks costs time in proportion to its rows (list columns), so both are kept rare."""
+TAIL_MIN_ROWS = 10_000
 
 
 class OnlineMatcher:
     def __init__(self, settings: Settings, model: MatchModel) -> None:
         self.linker = Linker(settings, model)
         self.settings = settings
-        self._chunks: list[pl.DataFrame] = []
-        self._prepared: pl.DataFrame | None = None
+        self._base: pl.DataFrame | None = None
+        self._tail: list[pl.DataFrame] = []
         self._live: list[bool] = []
         self._row_of: dict[str, int] = {}
         self._blocks: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.linker.rules]
@@ -81,9 +84,7 @@ class OnlineMatcher:
         prepared = self._prepare(records)
         self._last_added = (records, prepared)
         start = len(self._live)
-        self._chunks.append(prepared.with_columns(
-            (pl.col("idx") + start).cast(pl.UInt32).alias("idx")))
-        self._prepared = None
+        self._append(prepared.with_columns((pl.col("idx") + start).cast(pl.UInt32).alias("idx")))
         self._live.extend([True] * len(prepared))
         for offset, record_id in enumerate(prepared["record_id"].to_list()):
             self._row_of[record_id] = start + offset
@@ -101,10 +102,9 @@ class OnlineMatcher:
         rows = [self._row_of.pop(r) for r in record_ids if r in self._row_of]
         if not rows:
             return
-        prepared = self._frame()
         for row in rows:
             self._live[row] = False
-        gone = prepared[rows]
+        gone = self.rows(np.asarray(rows))
         for keys, blocks in zip(self._keys(gone), self._blocks, strict=True):
             for row, key in zip(rows, keys, strict=True):
                 if key is not None and row in blocks.get(key, []):
@@ -121,19 +121,37 @@ class OnlineMatcher:
                                for i, rule in enumerate(self.linker.rules))
         return [keys[column].to_list() for column in keys.columns]
 
-    def _frame(self) -> pl.DataFrame:
-        if self._prepared is None:
-            frame = (pl.concat(self._chunks, how="vertical_relaxed") if self._chunks
-                     else pl.DataFrame())
-            # every add appends a chunk; gathering across hundreds of them costs more than
-            # matching, so they are merged now and then
-            self._prepared = frame.rechunk() if frame.n_chunks() > MAX_CHUNKS else frame
-            self._chunks = [self._prepared] if self._chunks else []
-        return self._prepared
+    def _append(self, prepared: pl.DataFrame) -> None:
+        self._tail.append(prepared)
+        tail_rows = sum(len(t) for t in self._tail)
+        base_rows = len(self._base) if self._base is not None else 0
+        if tail_rows >= max(TAIL_MIN_ROWS, TAIL_SHARE * base_rows):
+            parts = [self._base, *self._tail] if self._base is not None else self._tail
+            self._base = pl.concat(parts, how="vertical_relaxed").rechunk()
+            self._tail = []
+        elif len(self._tail) > 1:
+            self._tail = [pl.concat(self._tail, how="vertical_relaxed").rechunk()]
+
+    def rows(self, idx: np.ndarray) -> pl.DataFrame:
+        """Indexed feature rows at positions `idx`, in that order."""
+        idx = np.asarray(idx, dtype=np.int64)
+        base = self._base if self._base is not None else None
+        base_rows = len(base) if base is not None else 0
+        in_base = idx < base_rows
+        if base is not None and in_base.all():
+            return base[idx]
+        tail = self._tail[0]
+        if base is None or not in_base.any():
+            return tail[idx - base_rows]
+        gathered = pl.concat([base[idx[in_base]], tail[idx[~in_base] - base_rows]],
+                             how="vertical_relaxed")
+        order = np.concatenate([np.flatnonzero(in_base), np.flatnonzero(~in_base)])
+        return gathered[np.argsort(order, kind="stable")]
 
     def memory_bytes(self) -> int:
         """Approximate memory of the index: features plus block maps."""
-        features = int(self._frame().estimated_size()) if self._chunks else 0
+        features = sum(int(f.estimated_size()) for f in (self._base, *self._tail)
+                       if f is not None)
         blocks = sum(64 + 8 * len(rows) for b in self._blocks for rows in b.values())
         return features + blocks + 100 * len(self._row_of)
 
@@ -166,7 +184,7 @@ class OnlineMatcher:
         match_probability, `mw_<comparison>`, possible_multiple_birth.
         """
         prepared = self._prepare(records)
-        pairs = self.candidates(prepared) if self._chunks else pl.DataFrame(
+        pairs = self.candidates(prepared) if len(self) else pl.DataFrame(
             schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
         contribution_columns = [f"mw_{c.name}" for c in self.linker.comparisons]
         if not len(pairs):
@@ -174,11 +192,14 @@ class OnlineMatcher:
                 **{c: pl.String for c in SCORE_COLUMNS[:2]},
                 **{c: pl.Float64 for c in SCORE_COLUMNS[2:] + contribution_columns},
                 "possible_multiple_birth": pl.Boolean})
-        index = self._frame()
-        gammas = self.linker.compare(prepared, pairs, right=index)
+        # gather each stored candidate once, from the index's few large chunks
+        stored, position = np.unique(pairs["idx_r"].to_numpy(), return_inverse=True)
+        right = self.rows(stored)
+        pairs = pairs.with_columns(pl.Series("idx_r", position, dtype=pl.UInt32))
+        gammas = self.linker.compare(prepared, pairs, right=right)
         scores = self.linker.score(gammas)
         return pl.concat([
             pl.DataFrame({"record_id_l": prepared["record_id"].gather(pairs["idx_l"]),
-                          "record_id_r": index["record_id"].gather(pairs["idx_r"])}),
+                          "record_id_r": right["record_id"].gather(pairs["idx_r"])}),
             scores, gammas.select("possible_multiple_birth")], how="horizontal").select(
             *SCORE_COLUMNS, *contribution_columns, "possible_multiple_birth")
