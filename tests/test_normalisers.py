@@ -90,6 +90,9 @@ def test_fold_text(raw: str | None, expected: str | None) -> None:
     ("Señora", None),
     ("Hijo", None),
     ("Son of", None),
+    ("Female", None),  # a sex word alone, written where the name was unknown
+    ("Woman", None),
+    ("Manuel", "MANUEL"),
     ("Maria", "MARIA"),
     ("Nina Maria", "NINA MARIA"),  # only whole values are placeholders
     ("Babette", "BABETTE"),
