@@ -8,6 +8,7 @@ and every other row goes on. Rows in = accepted records + rejected rows, always.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -100,8 +101,12 @@ def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataF
 
 
 def _empty_to_null(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c) for c in frame.columns)
+    return frame.with_columns(_empty_to_null_exprs(tuple(frame.columns)))
+
+
+@lru_cache(maxsize=64)
+def _empty_to_null_exprs(columns: tuple[str, ...]) -> list[pl.Expr]:
+    return [pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c) for c in columns]
 
 
 DIGITS = "__birth_date_digits"
@@ -119,44 +124,14 @@ def _birth_date_digits(frame: pl.DataFrame, formats: tuple[str, ...]) -> pl.Data
 
 def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
     """(row, field, reason) frames for every failed check."""
-    checks: list[tuple[str, pl.Expr, pl.Expr]] = []
-    for field in frame.columns:
-        if field in ("row", "record_id_generated", DIGITS):
-            continue
-        checks.append((field, pl.col(field).str.contains(REPLACEMENT_CHAR, literal=True),
-                       pl.lit(f"'{field}' has bytes that are not valid UTF-8")))
-    for field in settings.required:
-        if field in frame.columns:
-            checks.append((field, pl.col(field).is_null(),
-                           pl.lit(f"'{field}' is required; got nothing")))
-    for field, limit in MAX_LENGTHS.items():
-        if field in frame.columns:
-            checks.append((field, pl.col(field).str.len_chars() > limit,
-                           pl.format("'{}' must be at most {} characters; got {} characters",
-                                     pl.lit(field), pl.lit(limit),
-                                     pl.col(field).str.len_chars())))
-    if "state" in frame.columns and "state" in settings.required:
-        checks.append(("state", ~pl.col("state").str.contains(r"^[A-Za-z]{2}$"),
-                       pl.format("'state' must be a two-letter USPS code; got '{}'",
-                                 pl.col("state"))))
+    checks = _checks(tuple(frame.columns), tuple(settings.required),
+                     tuple(settings.date_formats), settings.invalid_date,
+                     settings.reject_absurd)
     if "birth_date" in frame.columns:
-        raw = pl.col("birth_date")
         frame = pl.concat([frame, _birth_date_digits(frame, settings.date_formats)],
                           how="horizontal")
-        digits = pl.col(DIGITS)
-        unreadable = raw.is_not_null() & ~is_all_zero(raw) & ~is_calendar_date(digits)
-        if settings.invalid_date == "reject":
-            shapes = ", ".join(settings.date_formats)
-            checks.append(("birth_date", unreadable,
-                           pl.format("'birth_date' must be a date ({}); got '{}'",
-                                     pl.lit(shapes), raw)))
-        if settings.reject_absurd:
-            checks.append(("birth_date", ~unreadable & is_absurd_birth_date(digits),
-                           pl.format("'birth_date' must be after 1900 and not in the future; "
-                                     "got '{}'", raw)))
     # every check in one query; reasons are formatted only for the checks that failed
-    flags = frame.select(failed.fill_null(False).alias(str(i))
-                         for i, (_, failed, _) in enumerate(checks))
+    flags = frame.select(failed for _, failed, _ in checks)
     failing = flags.select(pl.all().any()).row(0)
     return [frame.filter(flags[str(i)]).select(
                 pl.col("record_id"), pl.col("row"), pl.lit(field).alias("field"),
@@ -164,10 +139,52 @@ def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
             for i, (field, _, reason) in enumerate(checks) if failing[i]]
 
 
+@lru_cache(maxsize=64)
+def _checks(columns: tuple[str, ...], required: tuple[str, ...], date_formats: tuple[str, ...],
+            invalid_date: str, reject_absurd: bool) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """(field, failed, reason) for every check of a frame with these columns; built once
+    (building the expressions cost more than running them on the one-record path)."""
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = []
+    for field in columns:
+        if field in ("row", "record_id_generated", DIGITS):
+            continue
+        checks.append((field, pl.col(field).str.contains(REPLACEMENT_CHAR, literal=True),
+                       pl.lit(f"'{field}' has bytes that are not valid UTF-8")))
+    for field in required:
+        if field in columns:
+            checks.append((field, pl.col(field).is_null(),
+                           pl.lit(f"'{field}' is required; got nothing")))
+    for field, limit in MAX_LENGTHS.items():
+        if field in columns:
+            checks.append((field, pl.col(field).str.len_chars() > limit,
+                           pl.format("'{}' must be at most {} characters; got {} characters",
+                                     pl.lit(field), pl.lit(limit),
+                                     pl.col(field).str.len_chars())))
+    if "state" in columns and "state" in required:
+        checks.append(("state", ~pl.col("state").str.contains(r"^[A-Za-z]{2}$"),
+                       pl.format("'state' must be a two-letter USPS code; got '{}'",
+                                 pl.col("state"))))
+    if "birth_date" in columns:
+        raw = pl.col("birth_date")
+        digits = pl.col(DIGITS)
+        unreadable = raw.is_not_null() & ~is_all_zero(raw) & ~is_calendar_date(digits)
+        if invalid_date == "reject":
+            shapes = ", ".join(date_formats)
+            checks.append(("birth_date", unreadable,
+                           pl.format("'birth_date' must be a date ({}); got '{}'",
+                                     pl.lit(shapes), raw)))
+        if reject_absurd:
+            checks.append(("birth_date", ~unreadable & is_absurd_birth_date(digits),
+                           pl.format("'birth_date' must be after 1900 and not in the future; "
+                                     "got '{}'", raw)))
+    return [(field, failed.fill_null(False).alias(str(i)), reason)
+            for i, (field, failed, reason) in enumerate(checks)]
+
+
 def validate(frame: pl.DataFrame, settings: Settings, source: int = 0,
              source_label: str = "<input>") -> IngestResult:
     """Check rows already in canonical field names; split them into records and errors."""
-    frame = _empty_to_null(frame.select(pl.col(c).cast(pl.String) for c in frame.columns))
+    frame = _empty_to_null(frame.cast(pl.String))
     frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"))
     problems = _problems(frame, settings)
     errors = (pl.concat(problems) if problems else empty_errors().drop("source")).with_columns(
