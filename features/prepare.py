@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from functools import cache
+from itertools import islice
 from typing import Any
 
 import polars as pl
@@ -100,9 +101,13 @@ class ValueMemo:
         room = self.max_values - len(table)
         if room <= 0:
             return
+        # outputs are a pure function of the inputs, so a value seen again is stored again
+        # unchanged; whole columns are zipped rather than rows visited one by one
+        columns = [computed[c].to_list() for c in computed.columns]
         width = len(inputs)
-        for row in computed.head(room).iter_rows():
-            table.setdefault(row[:width], row[width:])
+        rows = zip(zip(*columns[:width], strict=True), zip(*columns[width:], strict=True),
+                   strict=True)
+        table.update(rows if room >= computed.height else islice(rows, room))
 
     def evaluate(self, frame: pl.DataFrame, groups: list[tuple[list[str], list[pl.Expr]]]
                  ) -> pl.DataFrame:
