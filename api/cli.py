@@ -57,10 +57,14 @@ def _settings(store: str, **overrides: Any) -> Any:
 def _run(app: Any, host: str, port: int) -> None:
     import uvicorn
 
+    uvicorn.run(app, host=host, port=port, **_server_options())
+
+
+def _server_options() -> dict[str, Any]:
+    """uvicorn settings shared by one- and multi-worker serving."""
     from api.http_protocol import NoDelayH11Protocol
 
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False,
-                http=NoDelayH11Protocol)
+    return {"log_level": "info", "access_log": False, "http": NoDelayH11Protocol}
 
 
 def serve_command(
@@ -90,10 +94,8 @@ def serve_command(
         os.environ["STUDENTLINK_STORE_URL"] = settings.store_url
         # The workers are the parallelism: one polars thread each wastes less on tiny queries.
         os.environ.setdefault("POLARS_MAX_THREADS", "1")
-        from api.http_protocol import NoDelayH11Protocol
-
         uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=host,
-                    port=port, log_level="info", access_log=False, http=NoDelayH11Protocol)
+                    port=port, **_server_options())
         return
     try:
         app = create_app(settings)

@@ -34,7 +34,7 @@ class OnlineMatcher:
         self.linker = Linker(settings, model)
         self.settings = settings
         self._base: pl.DataFrame | None = None
-        self._tail: list[pl.DataFrame] = []
+        self._tail: pl.DataFrame | None = None
         self._live: list[bool] = []
         self._row_of: dict[str, int] = {}
         self._blocks: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.linker.rules]
@@ -122,35 +122,34 @@ class OnlineMatcher:
         return [keys[column].to_list() for column in keys.columns]
 
     def _append(self, prepared: pl.DataFrame) -> None:
-        self._tail.append(prepared)
-        tail_rows = sum(len(t) for t in self._tail)
+        tail = prepared if self._tail is None else pl.concat(
+            [self._tail, prepared], how="vertical_relaxed").rechunk()
         base_rows = len(self._base) if self._base is not None else 0
-        if tail_rows >= max(TAIL_MIN_ROWS, TAIL_SHARE * base_rows):
-            parts = [self._base, *self._tail] if self._base is not None else self._tail
-            self._base = pl.concat(parts, how="vertical_relaxed").rechunk()
-            self._tail = []
-        elif len(self._tail) > 1:
-            self._tail = [pl.concat(self._tail, how="vertical_relaxed").rechunk()]
+        if len(tail) >= max(TAIL_MIN_ROWS, TAIL_SHARE * base_rows):
+            self._base = (tail if self._base is None else pl.concat(
+                [self._base, tail], how="vertical_relaxed")).rechunk()
+            self._tail = None
+        else:
+            self._tail = tail
 
     def rows(self, idx: np.ndarray) -> pl.DataFrame:
         """Indexed feature rows at positions `idx`, in that order."""
         idx = np.asarray(idx, dtype=np.int64)
-        base = self._base if self._base is not None else None
-        base_rows = len(base) if base is not None else 0
+        base_rows = len(self._base) if self._base is not None else 0
         in_base = idx < base_rows
-        if base is not None and in_base.all():
-            return base[idx]
-        tail = self._tail[0]
-        if base is None or not in_base.any():
-            return tail[idx - base_rows]
-        gathered = pl.concat([base[idx[in_base]], tail[idx[~in_base] - base_rows]],
+        if self._tail is None or (self._base is not None and in_base.all()):
+            assert self._base is not None, "rows of an empty index"
+            return self._base[idx]
+        if self._base is None or not in_base.any():
+            return self._tail[idx - base_rows]
+        gathered = pl.concat([self._base[idx[in_base]], self._tail[idx[~in_base] - base_rows]],
                              how="vertical_relaxed")
         order = np.concatenate([np.flatnonzero(in_base), np.flatnonzero(~in_base)])
         return gathered[np.argsort(order, kind="stable")]
 
     def memory_bytes(self) -> int:
         """Approximate memory of the index: features plus block maps."""
-        features = sum(int(f.estimated_size()) for f in (self._base, *self._tail)
+        features = sum(int(f.estimated_size()) for f in (self._base, self._tail)
                        if f is not None)
         blocks = sum(64 + 8 * len(rows) for b in self._blocks for rows in b.values())
         return features + blocks + 100 * len(self._row_of)

@@ -151,19 +151,14 @@ class Linker:
     def score(self, gammas: pl.DataFrame, contributions: bool = True,
               tf: pl.DataFrame | None = None) -> pl.DataFrame:
         """match_weight and match_probability per pair, and with `contributions` each
-        comparison's `mw_<name>`. Without them, pairs are scored a chunk at a time and only
-        the two scores are kept (a batch holds millions of pairs). Term frequencies come
-        from `tf` when given, else from the gammas' own `tf_<column>` columns."""
+        comparison's `mw_<name>`. Term frequencies come from `tf` when given, else from the
+        gammas' own `tf_<column>` columns."""
         if self.model is None:
             raise ModelError("no model: pass one to Linker or let link() train it")
         if tf is None:
             tf = gammas.select([f"tf_{c}" for c in self.tf_columns()])
-        if contributions:
-            return self.model.predict(gammas, tf)
-        return pl.concat([
-            self.model.predict(gammas.slice(start, SCORE_CHUNK), tf.slice(start, SCORE_CHUNK))
-            .select("match_weight", "match_probability")
-            for start in range(0, max(len(gammas), 1), SCORE_CHUNK)])
+        scores = self.model.predict(gammas, tf)
+        return scores if contributions else scores.select("match_weight", "match_probability")
 
     # --- the whole batch job ----------------------------------------------------------------
 
@@ -195,6 +190,7 @@ class Linker:
                 self.model = self.fit(prepared, pairs, gammas, report.total_pairs, link_only)
         say("scoring")
         with self._timed("score"):
+            # a chunk at a time, keeping only the two scores (a batch holds millions of pairs)
             scores = pl.concat([
                 self.score(gammas.slice(start, SCORE_CHUNK), contributions=False,
                            tf=self.pair_term_frequencies(prepared,
