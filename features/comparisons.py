@@ -141,7 +141,10 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
     same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
     second_names_differ = both(Not(AnyNull(("fn_second",))),
                                Not(Similar("fn_second", "jaro_winkler", 0.85)))
-    compound_conflict = both(same_first_part, second_names_differ)
+    # MARIA | GUADALUPE against MARIA FERNANDA | GUADALUPE: one side's given names all appear
+    # on the other (a second name dropped or moved), not two people
+    within = Subset("given_all")
+    compound_conflict = both(same_first_part, second_names_differ, Not(within))
     return Comparison(name, "given_name", AnyNull(("fn",)), (
         Level("same first name, different second given name", compound_conflict,
               different_name=True),
@@ -151,6 +154,8 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("nickname or equivalent form",
               both(ListOverlap("fn1_groups"), Equal("fn_nparts")), same_name=True),
         Level("compound name part", Subset("fn_parts"), same_name=True),
+        Level("given names within the other's first and middle names", within,
+              same_name=True),
         Level("first and last name swapped", swapped, same_name=True),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
@@ -208,6 +213,9 @@ def birth_date_comparison(name: str = "birth_date") -> Comparison:
         Level("one digit off", Similar("dob", "hamming", 1)),
         Level("year off by one", YearOff(1)),
         Level("two edits off", Similar("dob", "damerau_levenshtein", 2)),
+        # a placeholder (01-01, 1900) against a real date says little either way; kept apart
+        # from 'different' so that level measures real disagreement
+        Level("one side a placeholder date", IsTrue("dob_weak")),
         Level("different", Always()),
     ), extra_columns=("dob_y", "dob_m", "dob_d", "dob_weak"), primary=("dob",))
 

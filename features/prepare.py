@@ -306,7 +306,16 @@ def _derived_groups() -> list[tuple[list[str], list[pl.Expr]]]:
                    spanish_phonetic(pl.col("ln1")).alias("ln1_phon")]),
         (["ln2"], [spanish_phonetic(pl.col("ln2")).alias("ln2_phon")]),
         (["dob"], _date_exprs()),
+        (["fn_text", "mn"], [_given_names_expr().alias("given_all")]),
     ]
+
+
+def _given_names_expr() -> pl.Expr:
+    """Every given name, first and middle together, in their canonical forms, initials left
+    out: a second name moves between the two fields from one state's system to the next."""
+    text = pl.concat_str(pl.col("fn_text"), pl.col("mn"), separator=" ", ignore_nulls=True)
+    return _tokens_without_initials(text).list.eval(
+        pl.element().replace(representative_table())).list.unique(maintain_order=True)
 
 
 @cache

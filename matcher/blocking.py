@@ -16,6 +16,7 @@ KEY_SOURCES: dict[str, tuple[str, ...]] = {
     "fn_phon": ("fn",), "fn_canon": ("fn",), "fn1": ("fn",), "fn": ("fn",),
     "ln1": ("ln1",), "ln1_phon": ("ln1",), "ln2": ("ln2",), "ln2_phon": ("ln2",),
     "name_pair": ("fn", "ln1"), "dob": ("dob",), "dob_y": ("dob",), "dob_md": ("dob",),
+    "dob_m": ("dob",), "dob_d": ("dob",),
     "lsid": ("lsid",), "mn_initial": ("mn",),
 }
 """Which comparison subjects a key column is derived from (what a rule conditions on)."""

@@ -340,8 +340,12 @@ def _twin_expr(comparisons: tuple[Comparison, ...]) -> pl.Expr | None:
     sex = next((c for c in comparisons if c.primary == ("sex",)), None)
     same_sex_variant = (pl.col(given.gamma_column).is_in(gendered)
                         & (pl.col(sex.gamma_column) == 0) if sex is not None else pl.lit(False))
+    # a boy and a girl born the same day to one family, names alike (ALEJANDRO/ALEJAANDRA)
+    sexes_differ = (pl.col(sex.gamma_column) == len(sex.levels) - 1 if sex is not None
+                    else pl.lit(False))
     expr = (same_birth & same_family & ~identifier_agrees
             & ((pl.col(given.gamma_column).is_in(different) & ~same_sex_variant)
+               | (sexes_differ & pl.col(given.gamma_column).is_in(not_same_name))
                | (flagged_birth & pl.col(given.gamma_column).is_in(not_same_name)
                   & ~pl.col(given.gamma_column).is_in(swapped))))
     return expr.fill_null(False).alias("possible_multiple_birth")

@@ -25,9 +25,11 @@ ERRORS: list[tuple[str, dict[str, str | None], tuple[str, ...]]] = [
     ("typo in first name", {"first_name": "Guadalpue"}, ("birth_date+surname_sound",)),
     ("typo in last name", {"last_name_1": "Hernadnez"}, ("birth_date+first_name_form",)),
     ("last name sounds alike", {"last_name_1": "Hernandes"}, ("birth_date+surname_sound",)),
-    ("day/month swap", {"birth_date": "2012-07-04"}, ("names_either_order+birth_year",)),
-    ("one-digit day typo", {"birth_date": "2012-04-08"}, ("names_either_order+birth_year",)),
-    ("one-digit month typo", {"birth_date": "2012-05-07"}, ("names_either_order+birth_year",)),
+    ("day/month swap", {"birth_date": "2012-07-04"}, ("names_either_order+birth_month_day",)),
+    ("one-digit day typo", {"birth_date": "2012-04-08"},
+     ("names_either_order+birth_year_month",)),
+    ("one-digit month typo", {"birth_date": "2012-05-07"},
+     ("names_either_order+birth_year_day",)),
     ("year typo", {"birth_date": "2013-04-07"}, ("names_either_order+birth_month_day",)),
     ("date in another format", {"birth_date": "04/07/2012"}, ("birth_date+surname_sound",)),
     ("dropped second surname", {"last_name_2": None}, ("birth_date+surname_sound",)),
@@ -36,7 +38,7 @@ ERRORS: list[tuple[str, dict[str, str | None], tuple[str, ...]]] = [
     ("swapped surnames", {"last_name_1": "Lopez", "last_name_2": "Hernandez"},
      ("birth_date+first_name_form",)),
     ("first/last name swap", {"first_name": "Hernandez", "last_name_1": "Guadalupe"},
-     ("names_either_order+birth_year", "names_either_order+birth_month_day")),
+     ("names_either_order+birth_year_month", "names_either_order+birth_month_day")),
     ("nickname", {"first_name": "Lupe"}, ("birth_date+surname_sound",)),
     ("birth date missing", {"birth_date": None}, ("first_name_form+surname_sound",)),
     ("new name and new date, same state id",
@@ -219,4 +221,4 @@ def test_block_at_the_cap_is_kept() -> None:
 
 def test_rule_conditions_on_the_comparison_subjects() -> None:
     assert RULES_BY_NAME["birth_date+surname_sound"].conditions_on() == {"dob", "ln1"}
-    assert RULES_BY_NAME["names_either_order+birth_year"].conditions_on() == {"fn", "ln1", "dob"}
+    assert RULES_BY_NAME["names_either_order+birth_year_month"].conditions_on() == {"fn", "ln1", "dob"}

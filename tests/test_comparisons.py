@@ -108,6 +108,13 @@ case(G, fn("J Luis"), fn("Jose Luis"), "compound name part", id="J Luis/Jose Lui
 case(G, fn("Guadalupe"), fn("Maria Guadalupe"), "compound name part",
      id="Guadalupe/Maria Guadalupe")
 case(G, fn("Maria"), fn("Maria Guadalupe"), "compound name part", id="Maria/Maria Guadalupe")
+case(G, fn("J. Jose"), {**fn("Juan"), "middle_name": "Jose"},
+     "given names within the other's first and middle names", id="J. Jose/Juan | Jose")
+case(G, {**fn("Jose"), "middle_name": "Luis"}, {**fn("Luis"), "middle_name": "Jose"},
+     "given names within the other's first and middle names", id="Jose | Luis/Luis | Jose")
+case(G, {**fn("Maria"), "middle_name": "Guadalupe"},
+     {**fn("Maria Fernanda"), "middle_name": "Guadalupe"}, "compound name part",
+     id="second given name dropped, middle name kept")
 case(G, fn("Garcia", "Juan"), fn("Juan", "Garcia"), "first and last name swapped",
      id="first/last swap")
 case(G, fn("Maria"), fn("Pedro"), "two different known names", id="Maria/Pedro")
@@ -194,6 +201,10 @@ case(B, bd("2020-06-15"), bd("2019-06-15"), "year off by one", id="year -1 acros
 case(B, bd("2014-03-11"), bd("2014-04-12"), "two edits off", id="two edits")
 case(B, bd("2014-03-11"), bd("2014-03-13"), "one digit off", id="adjacent day")
 case(B, bd("2014-03-11"), bd("2009-08-25"), "different", id="different")
+case(B, bd("1900-01-01"), bd("2014-03-11"), "one side a placeholder date",
+     id="1900-01-01 against a real date")
+case(B, bd("2014-03-11"), bd("2009-01-01"), "one side a placeholder date",
+     id="January 1st against a real date")
 case(B, bd("2014-03-11"), bd("2016-03-11"), "one digit off", id="year +2 is one digit")
 case(B, bd("2014-03-03"), bd("2014-03-03"), "exact", id="day equals month is exact")
 case(B, bd("2014-03-11"), bd(None), NULL, id="missing")
@@ -338,6 +349,7 @@ def test_level_lookup_by_label() -> None:
     ("J Luis", "Jose Luis", False),
     ("Jose Luis", "Jose Luiz", False),
     ("Maria", "MARIA", False),
+    ("Maria Fernanda", "Maria Fernanda Guadalupe", False),
 ])
 def test_given_name_level_says_different_person(left: str, right: str, different: bool,
                                                 canonical: CanonicalBuilder,
@@ -360,6 +372,22 @@ def test_compare_many_pairs_keeps_pair_order(canonical: CanonicalBuilder,
     assert out[comparison.gamma_column].to_list() == [
         level(comparison, "exact"), level(comparison, "day and month swapped"),
         level(comparison, "day and month swapped"), NULL_LEVEL]
+
+
+@pytest.mark.parametrize(("first", "sex", "flagged"), [
+    ("Alejaandra", "F", True),  # a boy and a girl, born the same day, names alike
+    ("Alejandro", "F", False),  # the same name: the sex is the typo
+    ("Alejandro", "M", False),
+    ("Alejaandro", "M", False),  # same sex, a typo in the name
+])
+def test_twin_flag_when_the_sexes_differ(canonical: CanonicalBuilder, pairs_frame: PairsBuilder,
+                                         first: str, sex: str, flagged: bool) -> None:
+    family = {"last_name_1": "Vega", "last_name_2": "Rodriguez", "birth_date": "2011-01-12"}
+    records = canonical([{**family, "first_name": "Alejandro", "sex": "M"},
+                         {**family, "first_name": first, "sex": sex}])
+    linker = Linker(load_preset("msix"))
+    out = linker.compare(linker.prepare(records), pairs_frame([0], [1]))
+    assert out["possible_multiple_birth"].to_list() == [flagged]
 
 
 # --- oracle: vectorised compare() == per-pair reference_gamma() ---------------------------------
