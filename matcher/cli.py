@@ -13,7 +13,7 @@ import polars as pl
 import typer
 from rich.console import Console
 
-from matcher.errors import StudentlinkError
+from matcher.errors import InputFileError, StudentlinkError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Link migrant students' state records into identities.")
@@ -36,8 +36,15 @@ def progress_display() -> Iterator[Callable[[str], None]]:
 
 
 def read_truth(path: Path) -> pl.DataFrame:
-    frame = pl.read_csv(path, infer_schema=False)
-    entity = "entity_id" if "entity_id" in frame.columns else frame.columns[1]
+    """record_id and entity_id (or the second column) from a truth file of any input format."""
+    from matcher.ingest import read_table
+
+    frame = read_table(path)
+    if "record_id" not in frame.columns or len(frame.columns) < 2:
+        raise InputFileError(f"{path}: a truth file needs a record_id column and an entity_id "
+                             f"column; found {', '.join(frame.columns) or 'no columns'}")
+    entity = ("entity_id" if "entity_id" in frame.columns
+              else next(c for c in frame.columns if c != "record_id"))
     return frame.select(pl.col("record_id"), pl.col(entity).alias("entity_id"))
 
 
@@ -78,6 +85,8 @@ def link(
             raise fail("'--link-only' needs at least two inputs; got one")
         if engine not in ("local", "spark"):
             raise fail(f"'--engine' must be 'local' or 'spark'; got {engine!r}")
+        if save_model is not None:
+            save_model.parent.mkdir(parents=True, exist_ok=True)
         with progress_display() as say:
             labels = read_truth(truth) if truth is not None else None
             if engine == "spark":

@@ -214,6 +214,41 @@ def test_saved_model_is_reused(tmp_path: Path, small_preset: Path) -> None:
         assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
 
 
+def test_truth_in_parquet_reports_pair_completeness(tmp_path: Path, small_preset: Path) -> None:
+    rows, child_of = make_children(12, seed=3)
+    source = write_rows(tmp_path / "records.csv", rows)
+    truth = tmp_path / "truth.parquet"
+    pl.DataFrame({"record_id": list(child_of),
+                  "entity_id": [str(c) for c in child_of.values()]}).write_parquet(truth)
+    result = CliRunner().invoke(app, ["link", str(source), "--out", str(tmp_path / "out"),
+                                      "--preset", str(small_preset), "--truth", str(truth)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["blocking"]["pair_completeness"] == 1.0  # exact copies are always paired
+
+
+def test_truth_without_record_id_fails_clearly(tmp_path: Path, small_preset: Path) -> None:
+    rows, _ = make_children(4, seed=1)
+    source = write_rows(tmp_path / "records.csv", rows)
+    truth = tmp_path / "truth.csv"
+    truth.write_text("id,child\nr1,c1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["link", str(source), "--out", str(tmp_path / "out"),
+                                      "--preset", str(small_preset), "--truth", str(truth)])
+    assert result.exit_code == 2
+    assert "record_id" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_save_model_creates_its_folder(tmp_path: Path, small_preset: Path) -> None:
+    rows, _ = make_children(24, seed=9)
+    source = write_rows(tmp_path / "records.csv", rows)
+    target = tmp_path / "models" / "new" / "model.json"
+    result = CliRunner().invoke(app, ["link", str(source), "--out", str(tmp_path / "out"),
+                                      "--preset", str(small_preset), "--save-model", str(target)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["type"] == "fellegi_sunter"
+
+
 # --- FEBRL4: two-file linkage with the febrl preset ---------------------------------------------
 
 
