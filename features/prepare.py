@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
 from itertools import islice
 from typing import Any
 
@@ -72,6 +75,54 @@ SMALL_FRAME_ROWS = 64
 saves, and one query per step keeps single-record matching fast."""
 
 
+Columns = dict[str, list[Any]]
+"""Column name -> values, for frames of a few rows handled in plain Python."""
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ValueGroup:
+    """Expressions that are a pure function of the `inputs` columns (evaluated once per
+    distinct combination of them).
+
+    `plain`, when given, computes the same outputs in plain Python for the inputs it covers
+    (None for the others): a memo uses it for unseen values instead of a query, and does not
+    remember what it covers."""
+
+    inputs: tuple[str, ...]
+    exprs: tuple[pl.Expr, ...]
+    plain: Callable[[Row], Row | None] | None = None
+
+    @cached_property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(e.meta.output_name() for e in self.exprs)
+
+    @cached_property
+    def key(self) -> tuple[str, ...]:
+        """The group's name in a memo (computed once: naming expressions is not free)."""
+        return (*self.inputs, "->", *self.outputs)
+
+
+def value_groups(groups: Iterable[tuple[Iterable[str], Iterable[pl.Expr]]]
+                 ) -> tuple[ValueGroup, ...]:
+    return tuple(ValueGroup(tuple(inputs), tuple(exprs)) for inputs, exprs in groups)
+
+
+_NOT_CODE = re.compile("[^A-Z0-9]+")
+
+
+def fold_code_ascii(value: Row) -> Row | None:
+    """`fold_code` of one plain-ASCII value, in Python (None for other values): mojibake and
+    accents cannot occur in ASCII, so only case and the non-alphanumerics remain.
+    Identifiers are new in nearly every record, so a memo cannot spare their query."""
+    text = value[0]
+    if text is None:
+        return (None,)
+    if not text.isascii():
+        return None
+    return (_NOT_CODE.sub("", text.upper()) or None,)
+
+
 class ValueMemo:
     """Normalised outputs remembered per distinct input value, for one record at a time.
 
@@ -84,72 +135,111 @@ class ValueMemo:
 
     def __init__(self, max_values: int = 200_000) -> None:
         self.max_values = max_values
-        self._tables: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+        self._tables: dict[tuple[str, ...], dict[Row, Row]] = {}
         self._schemas: dict[tuple[str, ...], pl.Schema] = {}
         self.hits = 0
         self.misses = 0
 
-    @staticmethod
-    def _group(inputs: list[str], exprs: list[pl.Expr]) -> tuple[str, ...]:
-        return (*inputs, "->", *(e.meta.output_name() for e in exprs))
-
-    def remember(self, inputs: list[str], exprs: list[pl.Expr], computed: pl.DataFrame) -> None:
-        """Store rows of `computed`: the input columns then the outputs, in that order."""
-        group = self._group(inputs, exprs)
-        self._schemas[group] = computed.drop(computed.columns[:len(inputs)]).schema
-        table = self._tables.setdefault(group, {})
-        room = self.max_values - len(table)
-        if room <= 0:
+    def remember(self, group: ValueGroup, computed: pl.DataFrame) -> None:
+        """Store rows of `computed`: the group's inputs then its outputs, in that order."""
+        self._schemas[group.key] = computed.drop(computed.columns[:len(group.inputs)]).schema
+        if group.plain is not None:
             return
-        # outputs are a pure function of the inputs, so a value seen again is stored again
-        # unchanged; whole columns are zipped rather than rows visited one by one
+        width = len(group.inputs)
+        # whole columns are zipped rather than rows visited one by one
         columns = [computed[c].to_list() for c in computed.columns]
-        width = len(inputs)
-        rows = zip(zip(*columns[:width], strict=True), zip(*columns[width:], strict=True),
-                   strict=True)
-        table.update(rows if room >= computed.height else islice(rows, room))
+        self._store(group, computed.drop(computed.columns[:width]).schema,
+                    zip(zip(*columns[:width], strict=True), zip(*columns[width:], strict=True),
+                        strict=True), computed.height)
 
-    def evaluate(self, frame: pl.DataFrame, groups: list[tuple[list[str], list[pl.Expr]]]
-                 ) -> pl.DataFrame:
+    def _store(self, group: ValueGroup, schema: pl.Schema, rows: Iterable[tuple[Row, Row]],
+               count: int) -> None:
+        """Remember (inputs, outputs) rows, as many as there is room for. Outputs are a pure
+        function of the inputs, so a value seen again is stored again unchanged."""
+        self._schemas[group.key] = schema
+        table = self._tables.setdefault(group.key, {})
+        room = self.max_values - len(table)
+        if room > 0:
+            table.update(rows if room >= count else islice(rows, room))
+
+    def evaluate(self, frame: pl.DataFrame, groups: Sequence[ValueGroup]) -> pl.DataFrame:
         """`frame.select(every group's exprs)`, from memory for the input values already seen;
-        the unseen ones are computed (one query per group) and remembered. Built as one frame:
-        for a record or two, constructing frames costs more than the lookups."""
-        columns: dict[str, list[Any]] = {}
-        schema: dict[str, pl.DataType] = {}
-        for inputs, exprs in groups:
-            rows = self._rows(frame, inputs, exprs)
-            if rows is None:  # no room to remember them: compute this group directly
-                computed = frame.select(exprs)
-                columns.update((c, computed[c].to_list()) for c in computed.columns)
-                schema.update(computed.schema)
-                continue
-            group_schema = self._schemas[self._group(inputs, exprs)]
-            for name, values in zip(group_schema, zip(*rows, strict=True) if rows else
-                                    [()] * len(group_schema), strict=True):
-                columns[name] = list(values)
-            schema.update(group_schema)
-        return pl.DataFrame(columns, schema=schema)
+        the unseen ones are computed (in one query) and remembered."""
+        inputs = {c: frame[c].to_list() for g in groups for c in g.inputs}
+        return columns_frame(*self.outputs(inputs, frame.schema, groups))
 
-    def _rows(self, frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr]
-              ) -> list[tuple[Any, ...]] | None:
-        """Each row's remembered outputs for one group (None when they cannot be kept)."""
-        group = self._group(inputs, exprs)
-        table = self._tables.get(group, {})
-        keys = list(zip(*(frame[c].to_list() for c in inputs), strict=True))
-        unseen = [k for k in dict.fromkeys(keys) if k not in table]
-        self.misses += len(unseen)
-        self.hits += len(keys) - len(unseen)
-        if unseen and len(table) + len(unseen) > self.max_values:
-            return None
+    def outputs(self, columns: Columns, schema: Mapping[str, pl.DataType],
+                groups: Sequence[ValueGroup]) -> tuple[Columns, dict[str, pl.DataType]]:
+        """Every group's outputs over the (few) rows of `columns`, with their schema: the
+        remembered values, and one query over all rows for the groups that met an unseen
+        input (beyond `max_values` those are used without being remembered)."""
+        keys = [list(zip(*(columns[c] for c in g.inputs), strict=True)) for g in groups]
+        tables = [self._tables.get(g.key, {}) for g in groups]
+        unseen = []
+        computed: dict[tuple[str, ...], dict[Row, Row]] = {}
+        for group, group_keys, table in zip(groups, keys, tables, strict=True):
+            fresh = {k for k in group_keys if k not in table}
+            self.misses += len(fresh)
+            self.hits += len(group_keys) - len(fresh)
+            plain = self._plain(group, fresh) if fresh else None
+            if plain is not None:
+                computed[group.key] = plain
+            elif fresh:
+                unseen.append((group, group_keys))
         if unseen:
-            fresh = pl.DataFrame(unseen, schema={c: frame.schema[c] for c in inputs},
-                                 orient="row")
-            self.remember(inputs, exprs, fresh.select(*_key_columns(inputs), *exprs))
-            table = self._tables[group]
-        return [table[k] for k in keys]
+            computed.update(self._compute(columns, schema, unseen))
+        out: Columns = {}
+        out_schema: dict[str, pl.DataType] = {}
+        for group, group_keys, table in zip(groups, keys, tables, strict=True):
+            new = computed.get(group.key, {})
+            rows = [new[k] if k in new else table[k] for k in group_keys]
+            group_schema = self._schemas[group.key]
+            values = zip(*rows, strict=True) if rows else [()] * len(group_schema)
+            out.update(zip(group_schema, map(list, values), strict=True))
+            out_schema.update(group_schema)
+        return out, out_schema
+
+    def _plain(self, group: ValueGroup, keys: set[Row]) -> dict[Row, Row] | None:
+        """The group's plain-Python outputs for `keys`, if it covers them all and its schema
+        is known."""
+        if group.plain is None or group.key not in self._schemas:
+            return None
+        rows = {}
+        for key in keys:
+            outputs = group.plain(key)
+            if outputs is None:
+                return None
+            rows[key] = outputs
+        return rows
+
+    def _compute(self, columns: Columns, schema: Mapping[str, pl.DataType],
+                 groups: list[tuple[ValueGroup, list[Row]]]) -> dict[tuple[str, ...],
+                                                                     dict[Row, Row]]:
+        """These groups' outputs for every row, in one query, remembered; returns each
+        group's rows (inputs -> outputs) as computed."""
+        needed = {c: schema[c] for group, _ in groups for c in group.inputs}
+        computed = columns_frame(columns, needed).select(
+            expr for group, _ in groups for expr in group.exprs)
+        fresh = {}
+        for group, keys in groups:
+            rows = dict(zip(keys, zip(*(computed[c].to_list() for c in group.outputs),
+                                      strict=True), strict=True))
+            self._store(group, pl.Schema({c: computed.schema[c] for c in group.outputs}),
+                        rows.items(), len(rows))
+            fresh[group.key] = rows
+        return fresh
 
 
-def _key_columns(inputs: list[str]) -> list[pl.Expr]:
+def columns_frame(columns: Columns, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """Columns of plain values as a frame (in `schema`'s order). Built from row dicts: for a
+    few rows that is several times faster than from a dict of lists."""
+    names = list(schema)
+    rows = [dict(zip(names, row, strict=True))
+            for row in zip(*(columns[c] for c in names), strict=True)]
+    return pl.from_dicts(rows, schema=dict(schema)) if rows else pl.DataFrame(schema=schema)
+
+
+def _key_columns(inputs: Sequence[str]) -> list[pl.Expr]:
     """The inputs renamed, so that an output may carry an input's name."""
     return [pl.col(c).alias(f"_key{i}") for i, c in enumerate(inputs)]
 
@@ -161,27 +251,28 @@ def by_value(frame: pl.DataFrame, inputs: list[str], exprs: list[pl.Expr],
     Names, dates and places repeat a lot, so normalising distinct values is many times cheaper
     than normalising every row; the result is the same row for row.
     """
-    if frame.height <= SMALL_FRAME_ROWS:
-        return memo.evaluate(frame, [(inputs, exprs)]) if memo else frame.select(exprs)
-    renamed = _key_columns(inputs)
+    return by_values(frame, value_groups([(inputs, exprs)]), memo)
+
+
+def _by_group(frame: pl.DataFrame, group: ValueGroup, memo: ValueMemo | None) -> pl.DataFrame:
+    renamed = _key_columns(group.inputs)
     keys = [e.meta.output_name() for e in renamed]
-    computed = frame.select(inputs).unique().select(*renamed, *exprs)
+    computed = frame.select(group.inputs).unique().select(*renamed, *group.exprs)
     if memo is not None:
-        memo.remember(inputs, exprs, computed)
+        memo.remember(group, computed)
     return (frame.select(renamed)
             .join(computed, on=keys, how="left", nulls_equal=True, maintain_order="left")
             .drop(keys))
 
 
-def by_values(frame: pl.DataFrame, groups: list[tuple[list[str], list[pl.Expr]]],
+def by_values(frame: pl.DataFrame, groups: Sequence[ValueGroup],
               memo: ValueMemo | None = None) -> pl.DataFrame:
-    """`by_value` for several groups of inputs side by side; without a memo a small frame runs
-    them all in one query."""
+    """`by_value` for several groups of inputs side by side; a small frame runs them all in
+    one query (or from the memo)."""
     if frame.height <= SMALL_FRAME_ROWS:
         return (memo.evaluate(frame, groups) if memo is not None
-                else frame.select(expr for _, exprs in groups for expr in exprs))
-    return pl.concat([by_value(frame, inputs, exprs, memo) for inputs, exprs in groups],
-                     how="horizontal")
+                else frame.select(expr for group in groups for expr in group.exprs))
+    return pl.concat([_by_group(frame, group, memo) for group in groups], how="horizontal")
 
 
 def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
@@ -195,6 +286,9 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
     calls (for matching one record at a time).
     """
     extra = tuple(extra_fields or ())
+    fields = _field_groups(extra, tuple(date_formats), ocr_digits)
+    if memo is not None and records.height <= SMALL_FRAME_ROWS:
+        return _prepare_small(records, extra, fields, memo)
     present = set(records.columns)
     base = records.with_columns(
         pl.lit(None, dtype=pl.String).alias(c) for c in (*CORE_FIELDS, *extra)
@@ -202,29 +296,109 @@ def prepare(records: pl.DataFrame, extra_fields: list[str] | None = None,
     if "source" not in present:
         base = base.with_columns(pl.lit(0, dtype=pl.Int32).alias("source"))
     base = base.with_columns(pl.col(c).cast(pl.String) for c in (*CORE_FIELDS, *extra))
-    fields = _field_exprs(extra, tuple(date_formats), ocr_digits)
     step1 = pl.concat([
         base.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"),
                     pl.col("record_id").cast(pl.String), pl.col("source").cast(pl.Int32)),
-        by_values(base, [([column], [expr]) for column, expr in fields], memo),
+        by_values(base, fields, memo),
     ], how="horizontal")
     splits = _fused_split_table(step1["fn_text"])
     if splits:
         step1 = step1.with_columns(pl.col("fn_text").str.split(" ").list.eval(
             pl.element().replace(splits)).list.join(" "))
-    step2 = pl.concat([step1, by_values(step1, [(["fn_text"], _given_name_exprs()),
-                                                (["ln1_text", "ln2_text"], _surname_exprs())],
-                                         memo)],
-                      how="horizontal")
-    derived = by_values(step2, _derived_groups(), memo)
-    out = pl.concat([step2, derived], how="horizontal").with_columns(
+    step2 = pl.concat([step1, by_values(step1, _name_groups(), memo)], how="horizontal")
+    derived = by_values(step2, _derived_value_groups(), memo)
+    return _finish(pl.concat([step2, derived], how="horizontal"))
+
+
+def _prepare_small(records: pl.DataFrame, extra: tuple[str, ...],
+                   fields: Sequence[ValueGroup], memo: ValueMemo) -> pl.DataFrame:
+    """`prepare` for a few rows, in plain Python over the memo's remembered values: the same
+    groups and outputs, with at most one query per step (for unseen values) and one for the
+    final keys, instead of several queries per step."""
+    n = records.height
+    raw: Columns = {c: _strings(records, c) if c in records.columns else [None] * n
+                    for c in (*CORE_FIELDS, *extra)}
+    columns: Columns = {
+        "idx": list(range(n)), "record_id": _strings(records, "record_id"),
+        "source": (records["source"].cast(pl.Int32).to_list() if "source" in records.columns
+                   else [0] * n)}
+    schema: dict[str, pl.DataType] = {"idx": pl.UInt32(), "record_id": pl.String(),
+                                      "source": pl.Int32()}
+    values, dtypes = memo.outputs(raw, dict.fromkeys(raw, pl.String()), fields)
+    values["fn_text"] = split_fused_names(values["fn_text"])
+    columns.update(values)
+    schema.update(dtypes)
+    for groups in (_name_groups(), _derived_value_groups()):
+        values, dtypes = memo.outputs(columns, schema, groups)
+        columns.update(values)
+        schema.update(dtypes)
+    final = columns_frame(columns, {c: schema[c] for c in _final_inputs()}).select(
+        _final_exprs())
+    kept = {c: dtype for c, dtype in schema.items() if c not in _DROPPED}
+    return columns_frame(columns, kept).hstack(final.get_columns())
+
+
+def _strings(frame: pl.DataFrame, column: str) -> list[Any]:
+    series = frame.get_column(column)
+    return (series if series.dtype == pl.String else series.cast(pl.String)).to_list()
+
+
+def split_fused_names(texts: list[str | None]) -> list[str | None]:
+    """The plain-Python form of the fused-compound step for a few rows (the same splits,
+    word by word, as the `str.split`/`replace`/`list.join` query of the batch path)."""
+    words = {word for text in texts if text is not None for word in text.split(" ")}
+    splits = fused_name_splits(words, given_name_vocabulary())
+    if not splits:
+        return texts
+    return [None if text is None else " ".join(splits.get(w, w) for w in text.split(" "))
+            for text in texts]
+
+
+_DROPPED = ("ln1_text", "ln2_text", "lsid_raw", "fn_text")
+"""Intermediate columns that are not features."""
+
+
+def _finish(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the keys that combine columns of the earlier steps; drop the intermediates."""
+    return frame.with_columns(_final_exprs()).drop(_DROPPED)
+
+
+@cache
+def _final_exprs() -> list[pl.Expr]:
+    """Keys over columns of several groups."""
+    return [
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
         pl.coalesce("fn_rest", pl.when(pl.col("mn").str.len_chars() > 1).then(pl.col("mn")))
         .alias("fn_second"),
         null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
         _parents_key_expr(),
-    ).with_columns(_pair_key_expr())
-    return out.drop("ln1_text", "ln2_text", "lsid_raw", "fn_text")
+        _pair_key_expr(),
+    ]
+
+
+@cache
+def _final_inputs() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c for e in _final_exprs() for c in e.meta.root_names()))
+
+
+@cache
+def _field_groups(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
+                  ocr_digits: bool) -> tuple[ValueGroup, ...]:
+    plain = {"lsid_raw": fold_code_ascii}
+    return tuple(ValueGroup((column,), (expr,), plain.get(expr.meta.output_name()))
+                 for column, expr in _field_exprs(extra_fields, date_formats, ocr_digits))
+
+
+@cache
+def _name_groups() -> tuple[ValueGroup, ...]:
+    """Given-name and surname outputs, from the folded names of the first step."""
+    return value_groups([(["fn_text"], _given_name_exprs()),
+                         (["ln1_text", "ln2_text"], _surname_exprs())])
+
+
+@cache
+def _derived_value_groups() -> tuple[ValueGroup, ...]:
+    return value_groups(_derived_groups())
 
 
 @cache

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from features.prepare import ValueMemo
+from matcher.blocking import BlockingRule
 from matcher.pipeline import Linker
 from matcher.settings import Settings
 from models.base import MatchModel
@@ -27,6 +28,8 @@ TAIL_SHARE = 0.05
 (or `TAIL_MIN_ROWS`): merging copies the whole base, and gathering rows from a frame of many
 chunks costs time in proportion to its rows (list columns), so both are kept rare."""
 TAIL_MIN_ROWS = 10_000
+PLAIN_KEY_ROWS = 64
+"""Up to this many rows, blocking keys are built in plain Python (`plain_keys`)."""
 
 
 class OnlineMatcher:
@@ -49,14 +52,17 @@ class OnlineMatcher:
     # --- maintenance -----------------------------------------------------------------------
 
     def _prepare(self, records: pl.DataFrame) -> pl.DataFrame:
-        """Features plus term frequencies as the index sees them now. The frame just added
-        is not normalised again when it is matched next (the store adds, then matches)."""
+        """Features plus term frequencies as the index sees them now."""
+        features = self._features(records)
+        return features.hstack(self._index_tf(features))
+
+    def _features(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Normalised features. The frame just added is not normalised again when it is
+        matched next (the store adds, then matches)."""
         if self._last_added is not None and self._last_added[0] is records:
-            prepared = self._last_added[1]
-        else:
-            prepared = self.linker.prepare(records, self.memo)
-            self._last_added = None
-        return prepared.with_columns(self._index_tf(prepared))
+            return self._last_added[1]
+        self._last_added = None
+        return self.linker.prepare(records, self.memo, term_frequencies=False)
 
     def _index_tf(self, prepared: pl.DataFrame) -> list[pl.Series]:
         """Term frequencies as seen by the index (this record counted once).
@@ -81,8 +87,9 @@ class OnlineMatcher:
         if not len(records):
             return
         self.remove(records["record_id"].cast(pl.String).to_list())
-        prepared = self._prepare(records)
-        self._last_added = (records, prepared)
+        features = self._features(records)
+        prepared = features.hstack(self._index_tf(features))
+        self._last_added = (records, features)
         start = len(self._live)
         self._append(prepared.with_columns((pl.col("idx") + start).cast(pl.UInt32).alias("idx")))
         self._live.extend([True] * len(prepared))
@@ -116,10 +123,15 @@ class OnlineMatcher:
                     self._tf_totals[column] -= 1
 
     def _keys(self, prepared: pl.DataFrame) -> list[list[str | None]]:
-        """Each blocking rule's key for every row, in one query."""
-        keys = prepared.select(rule.key_expr().alias(str(i))
-                               for i, rule in enumerate(self.linker.rules))
-        return [keys[column].to_list() for column in keys.columns]
+        """Each blocking rule's key for every row, in one query (for a few rows of string
+        and integer keys, in plain Python: the query costs more than a millisecond)."""
+        if prepared.height <= PLAIN_KEY_ROWS:
+            keys = plain_keys(prepared, self.linker.rules)
+            if keys is not None:
+                return keys
+        frame = prepared.select(rule.key_expr().alias(str(i))
+                                for i, rule in enumerate(self.linker.rules))
+        return [frame[column].to_list() for column in frame.columns]
 
     def _append(self, prepared: pl.DataFrame) -> None:
         tail = prepared if self._tail is None else pl.concat(
@@ -132,17 +144,21 @@ class OnlineMatcher:
         else:
             self._tail = tail
 
-    def rows(self, idx: np.ndarray) -> pl.DataFrame:
-        """Indexed feature rows at positions `idx`, in that order."""
+    def rows(self, idx: np.ndarray, columns: list[str] | None = None) -> pl.DataFrame:
+        """Indexed feature rows at positions `idx`, in that order (only `columns`, if given:
+        gathering costs time per column)."""
         idx = np.asarray(idx, dtype=np.int64)
-        base_rows = len(self._base) if self._base is not None else 0
+        base, tail = (None if f is None else f if columns is None
+                      else pl.DataFrame([f.get_column(c) for c in columns])
+                      for f in (self._base, self._tail))
+        base_rows = len(base) if base is not None else 0
         in_base = idx < base_rows
-        if self._tail is None or (self._base is not None and in_base.all()):
-            assert self._base is not None, "rows of an empty index"
-            return self._base[idx]
-        if self._base is None or not in_base.any():
-            return self._tail[idx - base_rows]
-        gathered = pl.concat([self._base[idx[in_base]], self._tail[idx[~in_base] - base_rows]],
+        if tail is None or (base is not None and in_base.all()):
+            assert base is not None, "rows of an empty index"
+            return base[idx]
+        if base is None or not in_base.any():
+            return tail[idx - base_rows]
+        gathered = pl.concat([base[idx[in_base]], tail[idx[~in_base] - base_rows]],
                              how="vertical_relaxed")
         order = np.concatenate([np.flatnonzero(in_base), np.flatnonzero(~in_base)])
         return gathered[np.argsort(order, kind="stable")]
@@ -198,12 +214,30 @@ class OnlineMatcher:
                 "possible_multiple_birth": pl.Boolean})
         # gather each stored candidate once, from the index's few large chunks
         stored, position = np.unique(pairs["idx_r"].to_numpy(), return_inverse=True)
-        right = self.rows(stored)
-        pairs = pairs.with_columns(pl.Series("idx_r", position, dtype=pl.UInt32))
+        right = self.rows(stored, ["record_id", *(c for c in self.linker.pair_columns
+                                                 if c in prepared.columns)])
+        pairs = pl.DataFrame([pairs["idx_l"], pl.Series("idx_r", position, dtype=pl.UInt32)])
         gammas = self.linker.compare(prepared, pairs, right=right)
         scores = self.linker.score(gammas)
-        return pl.concat([
-            pl.DataFrame({"record_id_l": prepared["record_id"].gather(pairs["idx_l"]),
-                          "record_id_r": right["record_id"].gather(pairs["idx_r"])}),
-            scores, gammas.select("possible_multiple_birth")], how="horizontal").select(
-            *SCORE_COLUMNS, *contribution_columns, "possible_multiple_birth")
+        ids = [_gather(frame, "record_id", pairs[f"idx_{side}"]).alias(f"record_id_{side}")
+               for frame, side in ((prepared, "l"), (right, "r"))]
+        return pl.DataFrame([*ids, *(scores.get_column(c) for c in SCORE_COLUMNS[2:]),
+                             *(scores.get_column(c) for c in contribution_columns),
+                             gammas.get_column("possible_multiple_birth")])
+
+
+def _gather(frame: pl.DataFrame, column: str, rows: pl.Series) -> pl.Series:
+    return pl.DataFrame([frame.get_column(column)])[rows].to_series()
+
+
+def plain_keys(prepared: pl.DataFrame, rules: list[BlockingRule]) -> list[list[str | None]] | None:
+    """`BlockingRule.key_expr` per rule and row in plain Python, for string and integer key
+    columns (None otherwise): the keys joined by '|', missing if any key is missing."""
+    needed = {k for rule in rules for k in rule.keys}
+    if not all(prepared.schema[k] == pl.String or prepared.schema[k].is_integer()
+               for k in needed):
+        return None
+    values = {k: prepared[k].to_list() for k in needed}
+    return [[None if any(v is None for v in row) else "|".join(map(str, row))
+             for row in zip(*(values[k] for k in rule.keys), strict=True)]
+            for rule in rules]

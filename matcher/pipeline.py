@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import polars as pl
@@ -37,6 +37,7 @@ SCORE_CHUNK = 1_000_000
 """Pairs scored at once when only the scores are kept."""
 COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
+TWIN_FLAG = "possible_multiple_birth"
 
 
 @dataclass
@@ -85,11 +86,19 @@ class Linker:
         return sorted({lvl.tf_column for c in self.comparisons for lvl in c.levels
                        if lvl.tf_column})
 
-    def prepare(self, records: pl.DataFrame, memo: ValueMemo | None = None) -> pl.DataFrame:
-        """Normalised features plus each record's term frequencies (`tf_<column>`)."""
+    @cached_property
+    def pair_columns(self) -> list[str]:
+        """The prepared columns `compare` may read (those the prepared frame has)."""
+        return sorted(set().union(*(c.columns() for c in self.comparisons))
+                      | {"mbf"} | {f"tf_{c}" for c in self.tf_columns()})
+
+    def prepare(self, records: pl.DataFrame, memo: ValueMemo | None = None, *,
+                term_frequencies: bool = True) -> pl.DataFrame:
+        """Normalised features plus (`term_frequencies`) each record's term frequencies
+        within `records` (`tf_<column>`)."""
         prepared = prepare(records, self.extra_fields, self.settings.date_formats,
                            self.settings.ocr_digits, memo)
-        return add_term_frequencies(prepared, self.tf_columns())
+        return add_term_frequencies(prepared, self.tf_columns()) if term_frequencies else prepared
 
     def compare(self, left: pl.DataFrame, pairs: pl.DataFrame,
                 right: pl.DataFrame | None = None, *, term_frequencies: bool = True
@@ -103,17 +112,22 @@ class Linker:
             return pl.concat([self.compare(left, pairs.slice(start, COMPARE_CHUNK), right,
                                            term_frequencies=term_frequencies)
                               for start in range(0, len(pairs), COMPARE_CHUNK)])
-        gammas = compare(left, pairs, self.comparisons, right)
         right = left if right is None else right
-        flag = twin_flag(self.comparisons, gammas,
-                         left["mbf"].gather(pairs["idx_l"]), right["mbf"].gather(pairs["idx_r"]))
-        if not self.settings.multiple_birth_guard:
-            flag = pl.Series(flag.name, [False] * len(flag), dtype=pl.Boolean)
-        gammas = gammas.with_columns(flag.alias("possible_multiple_birth"))
-        if not term_frequencies:
-            return gammas
-        return pl.concat([gammas, self.pair_term_frequencies(left, pairs, right)],
-                         how="horizontal")
+        gammas = compare(left, pairs, self.comparisons, right)
+        tf = self.tf_columns() if term_frequencies else []
+        # the twin flag and the pair's frequencies in one query over the levels and both
+        # sides' values (for one record, a query costs more than its rows)
+        sides = {"mbf": "__mbf", **{f"tf_{c}": f"__tf_{c}" for c in tf}}
+        return gammas.hstack([*_gathered(left, pairs["idx_l"], sides, "_l"),
+                              *_gathered(right, pairs["idx_r"], sides, "_r")]).select(
+            *gammas.columns, self._twin_flag,
+            *(pl.max_horizontal(f"__tf_{c}_l", f"__tf_{c}_r").alias(f"tf_{c}") for c in tf))
+
+    @cached_property
+    def _twin_flag(self) -> pl.Expr:
+        """`_twin_expr`, or False for every pair when the settings turn the guard off."""
+        expr = _twin_expr(tuple(self.comparisons)) if self.settings.multiple_birth_guard else None
+        return pl.repeat(False, pl.len()).alias(TWIN_FLAG) if expr is None else expr
 
     def pair_term_frequencies(self, left: pl.DataFrame, pairs: pl.DataFrame,
                               right: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -156,7 +170,7 @@ class Linker:
         if self.model is None:
             raise ModelError("no model: pass one to Linker or let link() train it")
         if tf is None:
-            tf = gammas.select([f"tf_{c}" for c in self.tf_columns()])
+            tf = pl.DataFrame([gammas.get_column(f"tf_{c}") for c in self.tf_columns()])
         scores = self.model.predict(gammas, tf)
         return scores if contributions else scores.select("match_weight", "match_probability")
 
@@ -301,27 +315,25 @@ def identifier_agreement(comparisons: list[Comparison]) -> pl.Expr:
     return pl.any_horizontal(agree) if agree else pl.repeat(False, pl.len())
 
 
-def twin_flag(comparisons: list[Comparison], gammas: pl.DataFrame, mbf_l: pl.Series,
-              mbf_r: pl.Series) -> pl.Series:
+def _gathered(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], suffix: str
+              ) -> list[pl.Series]:
+    """Columns of `frame` at `rows`, renamed to `names[column] + suffix`."""
+    gathered = pl.DataFrame([frame.get_column(c) for c in names])[rows]
+    return [s.alias(names[s.name] + suffix) for s in gathered.get_columns()]
+
+
+@lru_cache(maxsize=32)
+def _twin_expr(comparisons: tuple[Comparison, ...]) -> pl.Expr | None:
     """Same birth date, related surnames, clearly different given names: possibly twins.
 
+    Over the gamma columns and the two sides' multiple-birth flags (`__mbf_l`, `__mbf_r`);
+    built once per set of comparisons (None without the comparisons it needs).
     The birth date and the surnames agree on any level but 'different' (or are missing).
     Male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
     do not agree: with the same recorded sex the difference is a typo.
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     """
-    expr = _twin_expr(tuple(comparisons))
-    if expr is None:
-        return pl.Series("possible_multiple_birth", [False] * len(gammas), dtype=pl.Boolean)
-    return gammas.with_columns(mbf_l.alias("__mbf_l"), mbf_r.alias("__mbf_r")).select(
-        expr).to_series()
-
-
-@lru_cache(maxsize=32)
-def _twin_expr(comparisons: tuple[Comparison, ...]) -> pl.Expr | None:
-    """The twin flag over gamma columns and the two sides' multiple-birth flags (`__mbf_l`,
-    `__mbf_r`); built once per set of comparisons."""
     by_kind = {c.kind: c for c in comparisons}
     needed = ("given_name", "birth_date", "surname")
     if not all(k in by_kind for k in needed):
