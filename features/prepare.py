@@ -16,6 +16,7 @@ import polars as pl
 
 from features.codes import normalise_country, normalise_flag, normalise_sex, normalise_us_state
 from features.dates import (
+    DATE_PATTERNS,
     DEFAULT_DATE_FORMATS,
     date_day,
     date_digits,
@@ -109,6 +110,8 @@ def value_groups(groups: Iterable[tuple[Iterable[str], Iterable[pl.Expr]]]
 
 
 _NOT_CODE = re.compile("[^A-Z0-9]+")
+_DATE_CHARS = re.compile(r"[0-9/\-]*")
+_ZERO_DATE = re.compile(r"[0/\-]+")
 
 
 def fold_code_ascii(value: Row) -> Row | None:
@@ -121,6 +124,29 @@ def fold_code_ascii(value: Row) -> Row | None:
     if not text.isascii():
         return None
     return (_NOT_CODE.sub("", text.upper()) or None,)
+
+
+def date_digits_plain(formats: tuple[str, ...]) -> Callable[[Row], Row | None]:
+    """`date_digits` (after the OCR repair, which changes no digit) of one value made of
+    ASCII digits, '/' and '-' only, in Python (None for other values, and for values that
+    more than one format reads, where which reading is a real day decides)."""
+    patterns: list[tuple[re.Pattern[str], int, int, int]] = [
+        (re.compile(pattern), int(y), int(m), int(d))
+        for pattern, y, m, d in (DATE_PATTERNS[f] for f in formats)]
+
+    def digits(value: Row) -> Row | None:
+        text = value[0]
+        if text is None or text == "":
+            return (None,)
+        if not _DATE_CHARS.fullmatch(text):
+            return None
+        if _ZERO_DATE.fullmatch(text):
+            return (None,)
+        readings = [m[y] + m[mo].zfill(2) + m[d].zfill(2)
+                    for pattern, y, mo, d in patterns if (m := pattern.match(text))]
+        return None if len(readings) > 1 else (readings[0] if readings else None,)
+
+    return digits
 
 
 class ValueMemo:
@@ -384,7 +410,7 @@ def _final_inputs() -> tuple[str, ...]:
 @cache
 def _field_groups(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
                   ocr_digits: bool) -> tuple[ValueGroup, ...]:
-    plain = {"lsid_raw": fold_code_ascii}
+    plain = {"lsid_raw": fold_code_ascii, "dob": date_digits_plain(date_formats)}
     return tuple(ValueGroup((column,), (expr,), plain.get(expr.meta.output_name()))
                  for column, expr in _field_exprs(extra_fields, date_formats, ocr_digits))
 

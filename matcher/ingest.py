@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from features.dates import date_digits, is_absurd_birth_date, is_all_zero, is_calendar_date
-from features.prepare import ValueMemo, by_value
+from features.prepare import ValueGroup, ValueMemo, by_values, date_digits_plain
 from matcher.errors import InputFileError
-from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS, MAX_LENGTHS
+from matcher.schema import CANONICAL_COLUMNS, MAX_LENGTHS
 from matcher.settings import Join, Settings
 
 REPLACEMENT_CHAR = "\ufffd"
@@ -100,13 +100,17 @@ def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataF
     return frame.select(exprs)
 
 
-def _empty_to_null(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(_empty_to_null_exprs(tuple(frame.columns)))
+def _cleaned(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as a string, empty strings as null, and `row` (1-based) — in one query."""
+    return frame.with_columns(_cleaning_exprs(tuple(frame.columns)))
 
 
 @lru_cache(maxsize=64)
-def _empty_to_null_exprs(columns: tuple[str, ...]) -> list[pl.Expr]:
-    return [pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c) for c in columns]
+def _cleaning_exprs(columns: tuple[str, ...]) -> list[pl.Expr]:
+    # a `row` column in the input is replaced by the row number, so it is not cleaned
+    return [*(pl.when(pl.col(c).cast(pl.String).str.len_chars() > 0)
+              .then(pl.col(c).cast(pl.String)).alias(c) for c in columns if c != "row"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row")]
 
 
 DIGITS = "__birth_date_digits"
@@ -118,8 +122,14 @@ def _birth_date_digits(frame: pl.DataFrame, formats: tuple[str, ...]) -> pl.Data
     """Each distinct birth date read once; one-row frames (the API, incremental loads) reuse
     readings remembered per date-format list, since one reading costs milliseconds there."""
     memo = _DIGIT_MEMOS.setdefault(tuple(formats), ValueMemo(max_values=100_000))
-    return by_value(frame, ["birth_date"], [date_digits(pl.col("birth_date"), formats)
-                                            .alias(DIGITS)], memo)
+    return by_values(frame, _digit_group(tuple(formats)), memo)
+
+
+@lru_cache(maxsize=16)
+def _digit_group(formats: tuple[str, ...]) -> tuple[ValueGroup, ...]:
+    """Built once per format list: building the expression costs as much as running it."""
+    return (ValueGroup(("birth_date",), (date_digits(pl.col("birth_date"), formats)
+                                         .alias(DIGITS),), date_digits_plain(formats)),)
 
 
 def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
@@ -132,7 +142,7 @@ def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
                           how="horizontal")
     # every check in one query; reasons are formatted only for the checks that failed
     flags = frame.select(failed for _, failed, _ in checks)
-    failing = flags.select(pl.all().any()).row(0)
+    failing = [flags.get_column(c).any() for c in flags.columns]
     return [frame.filter(flags[str(i)]).select(
                 pl.col("record_id"), pl.col("row"), pl.lit(field).alias("field"),
                 reason.alias("reason"))
@@ -184,16 +194,22 @@ def _checks(columns: tuple[str, ...], required: tuple[str, ...], date_formats: t
 def validate(frame: pl.DataFrame, settings: Settings, source: int = 0,
              source_label: str = "<input>") -> IngestResult:
     """Check rows already in canonical field names; split them into records and errors."""
-    frame = _empty_to_null(frame.cast(pl.String))
-    frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"))
+    frame = _cleaned(frame)
     problems = _problems(frame, settings)
-    errors = (pl.concat(problems) if problems else empty_errors().drop("source")).with_columns(
-        pl.lit(source_label).alias("source"))
-    bad_rows = errors["row"].unique()
-    records = frame.filter(~pl.col("row").is_in(bad_rows.implode())).with_columns(
-        pl.lit(source, dtype=pl.Int32).alias("source"))
-    errors = errors.select(ERROR_COLUMNS).with_columns(pl.col("row").cast(pl.Int64))
-    return IngestResult(records, errors, len(frame))
+    if not problems:  # the usual case, and for one record every query counts
+        return IngestResult(_with_source(frame, source), empty_errors(), len(frame))
+    errors = pl.concat(problems).select(
+        "record_id", pl.lit(source_label).alias("source"), pl.col("row").cast(pl.Int64),
+        "field", "reason")
+    records = frame.filter(~pl.col("row").is_in(errors["row"].unique().implode()))
+    return IngestResult(_with_source(records, source), errors, len(frame))
+
+
+def _with_source(records: pl.DataFrame, source: int) -> pl.DataFrame:
+    column = pl.repeat(source, records.height, dtype=pl.Int32, eager=True).alias("source")
+    if "source" in records.columns:
+        return records.with_columns(column)
+    return records.hstack([column])
 
 
 def read_inputs(paths: list[Path], settings: Settings) -> IngestResult:

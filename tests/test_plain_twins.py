@@ -1,0 +1,100 @@
+"""The plain-Python twins of the one-record path give exactly what their polars expressions give.
+
+`fold_code_ascii` and `date_digits_plain` serve a value memo's unseen identifiers and birth
+dates without a query; `plain_keys` builds the blocking keys of a few rows. Each must agree
+with the expression it stands in for on every value it covers (and decline the others).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from features.dates import DATE_PATTERNS, DEFAULT_DATE_FORMATS, date_digits, repair_ocr_digits
+from features.prepare import date_digits_plain, fold_code_ascii, prepare
+from features.text import fold_code
+from matcher.online import plain_keys
+from matcher.pipeline import Linker
+from matcher.settings import load_preset
+
+CODES = ["TX-12 34", "  ab_c9 ", "", "   ", "---", "x", "0007", "José-1", "PeÃ±a 2", None]
+DATES = ["2014-03-11", "2014-3-1", "20140311", "03/11/2014", "3/1/2014", "0000-00-00",
+         "00000000", "00/00/0000", "2014-02-30", "20141399", "19560431", "1956-04-31", "",
+         "2014/03/11", "03112014", "2014-03-11 ", " 2014-03-11", "2O14-03-11", "11-03-2014",
+         "2014--03-11", "-", "/", "123", "201403111", None]
+
+
+def _expected(expr: pl.Expr, values: list[str | None]) -> list[str | None]:
+    return pl.DataFrame({"v": values}, schema={"v": pl.String}).select(expr)["v"].to_list()
+
+
+def _check_codes(values: list[str | None]) -> None:
+    expected = _expected(fold_code(pl.col("v")).alias("v"), values)
+    for value, want in zip(values, expected, strict=True):
+        got = fold_code_ascii((value,))
+        if value is not None and not value.isascii():
+            assert got is None, value
+        else:
+            assert got == (want,), value
+
+
+def test_fold_code_ascii_table() -> None:
+    _check_codes(CODES)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=127)), min_size=1, max_size=20))
+def test_fold_code_ascii_agrees_with_fold_code(values: list[str]) -> None:
+    _check_codes(list(values))
+
+
+def _check_dates(values: list[str | None], formats: tuple[str, ...]) -> None:
+    plain = date_digits_plain(formats)
+    for ocr in (False, True):
+        raw = repair_ocr_digits(pl.col("v")) if ocr else pl.col("v")
+        expected = _expected(date_digits(raw, formats).alias("v"), values)
+        for value, want in zip(values, expected, strict=True):
+            got = plain((value,))
+            if got is not None:
+                assert got == (want,), (value, formats, ocr)
+
+
+@pytest.mark.parametrize("formats", [DEFAULT_DATE_FORMATS, tuple(DATE_PATTERNS),
+                                     ("mmddyyyy", "yyyymmdd"), ("yyyy/mm/dd",)])
+def test_date_digits_plain_table(formats: tuple[str, ...]) -> None:
+    _check_dates(DATES, formats)
+    plain = date_digits_plain(DEFAULT_DATE_FORMATS)
+    assert plain(("2014-03-11",)) == ("20140311",)  # the usual shapes are covered
+    assert plain(("2O14-03-11",)) is None  # letters go to polars
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789/- O", max_size=12), min_size=1, max_size=20),
+       st.sampled_from([DEFAULT_DATE_FORMATS, tuple(DATE_PATTERNS), ("mmddyyyy", "yyyymmdd")]))
+def test_date_digits_plain_agrees_with_date_digits(values: list[str],
+                                                   formats: tuple[str, ...]) -> None:
+    _check_dates(list(values), formats)
+
+
+def test_plain_keys_agree_with_the_key_expressions() -> None:
+    from benchmarks.synthetic import generate
+
+    raw, _ = generate(300, seed=5)
+    linker = Linker(load_preset("msix"))
+    prepared = prepare(raw, linker.extra_fields)
+    for start in range(0, prepared.height, 7):
+        rows = prepared.slice(start, 7)
+        keys = plain_keys(rows, linker.rules)
+        assert keys is not None
+        expected = rows.select(rule.key_expr().alias(str(i))
+                               for i, rule in enumerate(linker.rules))
+        assert keys == [expected[c].to_list() for c in expected.columns]
+
+
+def test_plain_keys_decline_other_key_types() -> None:
+    linker = Linker(load_preset("msix"))
+    rows = pl.DataFrame({k: pl.Series([None], dtype=pl.Float64)
+                         for rule in linker.rules for k in rule.keys})
+    assert plain_keys(rows, linker.rules) is None
