@@ -20,8 +20,8 @@ def evaluate(
     Keys: ``pairwise`` (the tool's identities at its default threshold), ``bcubed``,
     ``clusters``, ``missing_records``, ``blocking``, ``pairs_at_default`` (scored pairs at the
     default threshold), ``best`` (best-F1 threshold on the scored pairs: an upper bound chosen
-    with the labels), ``curve`` (precision/recall against threshold) and, on migrant data,
-    ``twins`` and ``state_counts``.
+    with the labels), ``curve`` (precision/recall against threshold), ``review_queue`` when the
+    tool writes a near-match queue and, on migrant data, ``twins`` and ``state_counts``.
     """
     truth = dataset.read_truth() if truth is None else truth
     link_only = dataset.link_only
@@ -45,6 +45,9 @@ def evaluate(
                 m.at_threshold(curve, float(output.threshold), blocking.true_pairs)
             )
         result["curve"] = m.downsample_curve(curve)
+    if output.near_matches is not None:
+        queue = m.review_queue(output.near_matches, ids, truth, link_only=link_only)
+        result["review_queue"] = asdict(queue)
     if dataset.has_migrant_truth:
         result["twins"] = asdict(m.twin_merges(ids, truth))
         worst = m.worst_state_count_error(ids, truth)

@@ -8,6 +8,7 @@ Frames used throughout:
 - ``assignment``: ``record_id``, ``identity_id`` — the clustering a tool produced.
 - ``pairs``: ``record_id_l``, ``record_id_r``, ``match_probability`` — every candidate pair
   the tool scored.
+- ``queue``: ``record_id_l``, ``record_id_r`` — the near matches a tool left for reviewers.
 
 For a link-only task only cross-file pairs count (pairs whose records have different
 ``source``): in the true pairs, in the predicted pairs and among the candidates. Pair counts are
@@ -102,6 +103,26 @@ class StateCountError:
     state: str | None
     predicted: int
     true: int
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    """How long a tool's near-match queue is, and how many of its missed links it holds.
+
+    A true pair is *not linked* when its two records end in different identities; it is
+    *held* when some queue item joins those two identities (deciding the item as a match
+    would merge them and link the pair).
+    """
+
+    items: int
+    """Distinct record pairs in the queue."""
+    records: int
+    share_of_records: float
+    """``items / records``."""
+    unlinked_true_pairs: int
+    held_true_pairs: int
+    held_share: float
+    """``held_true_pairs / unlinked_true_pairs`` (1 when nothing was left unlinked)."""
 
 
 def _f1(precision: float, recall: float) -> float:
@@ -209,6 +230,69 @@ def cluster_counts(assignment: pl.DataFrame, truth: pl.DataFrame) -> dict[str, i
         "true_entities": full["entity_id"].n_unique(),
         "largest_identity": int(sizes.select(pl.col("len").max()).item() or 0),
     }
+
+
+# --------------------------------------------------------------------------- review queue
+
+
+def review_queue(
+    queue: pl.DataFrame, assignment: pl.DataFrame, truth: pl.DataFrame, *, link_only: bool
+) -> ReviewQueue:
+    """The near-match queue against the true pairs the clustering did not link.
+
+    Counted from (identity, entity[, source]) group sizes, never by listing true pairs: the
+    true pairs between identities I and J are Σ_e n(e, I)·n(e, J), minus the within-file
+    pairs Σ_{e,s} n(e, I, s)·n(e, J, s) for a link-only task. A queue item is counted once
+    whichever way round it is written; items naming a record outside the truth, or two records
+    of one identity, hold nothing.
+    """
+    full = complete_assignment(assignment, truth)
+    linked = _pairs_within(["identity_id", "entity_id"], full, link_only)
+    unlinked = _pairs_within(["entity_id"], full, link_only) - linked
+    items = (
+        queue.select(
+            pl.col("record_id_l").cast(pl.String).alias("a"),
+            pl.col("record_id_r").cast(pl.String).alias("b"),
+        )
+        .filter(pl.col("a") != pl.col("b"))
+        .select(
+            pl.min_horizontal("a", "b").alias("record_id_l"),
+            pl.max_horizontal("a", "b").alias("record_id_r"),
+        )
+        .unique()
+    )
+    identity = full.select("record_id", "identity_id")
+    identity_pairs = (
+        items.join(identity.rename({"record_id": "record_id_l", "identity_id": "i"}),
+                   on="record_id_l")
+        .join(identity.rename({"record_id": "record_id_r", "identity_id": "j"}), on="record_id_r")
+        .filter(pl.col("i") != pl.col("j"))
+        .select(pl.min_horizontal("i", "j").alias("i"), pl.max_horizontal("i", "j").alias("j"))
+        .unique()
+    )
+    held = _pairs_between(identity_pairs, full, ["entity_id"])
+    if link_only:
+        held -= _pairs_between(identity_pairs, full, ["entity_id", "source"])
+    records = truth.height
+    return ReviewQueue(
+        items=items.height,
+        records=records,
+        share_of_records=items.height / records if records else 0.0,
+        unlinked_true_pairs=unlinked,
+        held_true_pairs=held,
+        held_share=held / unlinked if unlinked else 1.0,
+    )
+
+
+def _pairs_between(identity_pairs: pl.DataFrame, full: pl.DataFrame, keys: list[str]) -> int:
+    """Σ over identity pairs (i, j) and groups g of ``keys`` of n(g, i)·n(g, j)."""
+    if identity_pairs.is_empty():
+        return 0
+    cells = full.group_by(["identity_id", *keys]).len("n").with_columns(pl.col("n").cast(pl.Int64))
+    joined = identity_pairs.join(
+        cells.rename({"identity_id": "i", "n": "n_i"}), on="i"
+    ).join(cells.rename({"identity_id": "j", "n": "n_j"}), on=["j", *keys])
+    return int(joined.select((pl.col("n_i") * pl.col("n_j")).sum()).item() or 0)
 
 
 # --------------------------------------------------------------------------- scored pairs

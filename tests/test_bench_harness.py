@@ -17,7 +17,12 @@ from benchmarks.measure import run_measured
 from benchmarks.report import MET, NOT_MEASURED, NOT_MET, evaluate_targets, render_markdown
 from benchmarks.suites import SUITES, RunSpec, Suite
 from benchmarks.tools import TOOLS, PeerTool
-from benchmarks.tools.studentlink import check_summary, studentlink_executable
+from benchmarks.tools.base import ToolOutput
+from benchmarks.tools.studentlink import (
+    check_summary,
+    read_studentlink_outputs,
+    studentlink_executable,
+)
 
 # ----------------------------------------------------------------------------- a tiny data set
 
@@ -121,6 +126,7 @@ def test_suite_with_fake_tools(tmp_path: Path, fake_tools: None) -> None:
     assert oracle["metrics"]["state_counts"]["max_relative_error"] == 0.0
     assert oracle["metrics"]["best"]["f1"] == 1.0
     assert oracle["metrics"]["blocking"]["pair_completeness"] == 1.0
+    assert "review_queue" not in oracle["metrics"]  # the oracle writes no queue
 
     split = runs["oracle_split"]
     assert split["status"] == "ok"
@@ -138,6 +144,7 @@ def test_suite_with_fake_tools(tmp_path: Path, fake_tools: None) -> None:
 
     text = report.read_text()
     assert "| tiny | oracle |" in text and "Targets" in text
+    assert "## Review queue" not in text
     assert (out / "machine.json").exists()
     assert (out / "logs" / "tiny__oracle.log").exists()
     machine = json.loads((out / "machine.json").read_text())
@@ -285,6 +292,120 @@ def test_markdown_for_failed_and_skipped_runs() -> None:
     }
     text = render_markdown(results)
     assert "skipped: no splink" in text and "failed: boom" in text
+
+
+def _queue_run(dataset: str, share: float, held: float) -> dict[str, Any]:
+    run = _result(dataset, "studentlink", 0.95, 5.0, 300.0)
+    run["metrics"]["review_queue"] = {
+        "items": 120, "records": 10_000, "share_of_records": share,
+        "unlinked_true_pairs": 1_500, "held_true_pairs": 900, "held_share": held,
+    }
+    return run
+
+
+def test_markdown_review_queue_with_and_without_the_key() -> None:
+    runs = [
+        _queue_run("febrl4", 0.012, 0.6),
+        _queue_run("synthetic_10k", 0.05, 0.4999),
+        _result("febrl4", "splink", 0.9, 9.0, 300.0),  # an old run or a peer: no queue
+    ]
+    text = render_markdown({"suite": "x", "runs": runs})
+    assert "## Review queue" in text
+    assert "| febrl4 | studentlink | 120 | 1.20% ✔ | 1,500 | 60.0% (900) ✔ |" in text
+    assert "| synthetic_10k | studentlink | 120 | 5.00% ✘ | 1,500 | 50.0% (900) ✘ |" in text
+    assert "| febrl4 | splink | 120" not in text
+    old = render_markdown({"suite": "x", "runs": [_result("febrl4", "studentlink", 0.9, 1.0, 1.0)]})
+    assert "Review queue" not in old and "## Results" in old
+
+
+def test_report_command_on_old_results_without_the_queue(tmp_path: Path) -> None:
+    results = {"suite": "x", "runs": [_result("febrl4", "studentlink", 0.99, 5.0, 300.0)]}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert bench_main(["report", str(tmp_path)]) == 0
+    assert "Review queue" not in (tmp_path / "report.md").read_text()
+    results["runs"].append(_queue_run("synthetic_10k", 0.02, 0.75))
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert bench_main(["report", str(tmp_path)]) == 0
+    assert "| synthetic_10k | studentlink | 120 | 2.00% ✔ | 1,500 | 75.0% (900) ✔ |" in (
+        tmp_path / "report.md"
+    ).read_text()
+
+
+def _studentlink_out(folder: Path, *, near: str | None, near_in_summary: int = 2) -> Path:
+    folder.mkdir()
+    pl.DataFrame({"record_id": ["007", "008", "009"], "identity_id": ["1", "1", "2"]}).write_csv(
+        folder / "identities.csv"
+    )
+    pl.DataFrame(
+        {"record_id_l": ["007", "008"], "record_id_r": ["009", "009"],
+         "match_probability": [0.5, 0.4]}
+    ).write_parquet(folder / "pairs.parquet")
+    summary = {
+        "records_in": 3, "records_rejected": 0, "identities": 2,
+        "near_matches": near_in_summary, "thresholds": {"upper": 0.9, "lower": 0.3},
+        "seconds": {"total": 1.0}, "peak_memory_mb": 1.0,
+        "blocking": {"candidates": 2, "reduction_ratio": 0.0, "pair_completeness": 1.0,
+                     "rules": []},
+    }
+    (folder / "summary.json").write_text(json.dumps(summary))
+    if near is not None:
+        (folder / "near_matches.csv").write_text(near)
+    return folder
+
+
+def test_studentlink_near_matches_are_read_as_strings(tmp_path: Path) -> None:
+    csv = (
+        "record_id_l,record_id_r,match_probability,match_weight,possible_multiple_birth,reason\n"
+        "007,009,0.5,1.0,false,band\n008,009,0.4,0.5,false,band\n"
+    )
+    output = read_studentlink_outputs(_studentlink_out(tmp_path / "ok", near=csv))
+    assert output.problems == []
+    assert output.near_matches is not None
+    assert output.near_matches.select("record_id_l", "record_id_r").rows() == [
+        ("007", "009"), ("008", "009")
+    ]
+    assert output.near_matches.schema["match_probability"] == pl.String
+
+    missing = read_studentlink_outputs(_studentlink_out(tmp_path / "missing", near=None))
+    assert missing.near_matches is None and "no near_matches.csv" in missing.problems
+
+    header = "record_id_l,record_id_r,match_probability,reason\n"
+    empty = read_studentlink_outputs(
+        _studentlink_out(tmp_path / "empty", near=header, near_in_summary=0)
+    )
+    assert empty.problems == [] and empty.near_matches is not None
+    assert empty.near_matches.height == 0
+
+    miscounted = read_studentlink_outputs(
+        _studentlink_out(tmp_path / "miscounted", near=csv, near_in_summary=5)
+    )
+    assert miscounted.problems == [
+        "summary.json near_matches = 5; near_matches.csv has 2 rows"
+    ]
+    bad = read_studentlink_outputs(_studentlink_out(tmp_path / "bad", near="a,b\n1,2\n"))
+    assert bad.near_matches is None
+    assert bad.problems == ["near_matches.csv has no ['record_id_l', 'record_id_r']"]
+
+
+def test_evaluate_adds_the_review_queue_only_with_near_matches(tmp_path: Path) -> None:
+    from benchmarks.evaluate import evaluate
+
+    dataset = _build_tiny(tmp_path, tmp_path)
+    truth = pl.read_parquet(tmp_path / "truth.parquet")
+    # r0/r1 (child A) split into two identities, everything else exact; the queue holds A
+    ids = truth.select(
+        "record_id",
+        pl.when(pl.col("record_id") == "r1").then(pl.lit("A2"))
+        .otherwise(pl.col("child_id")).alias("identity_id"),
+    )
+    queue = pl.DataFrame({"record_id_l": ["r1", "r4"], "record_id_r": ["r0", "r11"]})
+    with_queue = evaluate(ToolOutput(ids, None, None, near_matches=queue), dataset, truth)
+    assert with_queue["review_queue"] == {
+        "items": 2, "records": 12, "share_of_records": pytest.approx(2 / 12),
+        "unlinked_true_pairs": 1, "held_true_pairs": 1, "held_share": 1.0,
+    }
+    without = evaluate(ToolOutput(ids, None, None), dataset, truth)
+    assert "review_queue" not in without
 
 
 def test_check_summary_lists_missing_keys() -> None:

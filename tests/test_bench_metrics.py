@@ -234,3 +234,72 @@ def test_overcount_relative_error() -> None:
     assert worst.max_relative_error == 0.0
     counts = m.cluster_pair_counts(singletons, MIGRANT_TRUTH, link_only=False)
     assert counts.prf.recall == 0.0
+
+
+# review queue: identities X = {a, b}, Y = {c, d}, Z = {e, f} over e1 = {a, b, c}, e2 = {d, e},
+# e3 = {f}. True pairs ab ac bc de; linked ab; not linked ac, bc (X-Y) and de (Y-Z).
+QUEUE_PRED = pl.DataFrame(
+    {"record_id": list("abcdef"), "identity_id": ["X", "X", "Y", "Y", "Z", "Z"]}
+)
+
+
+def queue(items: list[tuple[str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        items, schema={"record_id_l": pl.String, "record_id_r": pl.String}, orient="row"
+    )
+
+
+def test_review_queue_by_hand() -> None:
+    # c-a joins Y and X: holds ac and bc; b-f joins X and Z, which share no entity: holds none
+    result = m.review_queue(
+        queue([("c", "a"), ("b", "f")]), QUEUE_PRED, DEDUPE_TRUTH, link_only=False
+    )
+    assert result == m.ReviewQueue(
+        items=2,
+        records=6,
+        share_of_records=pytest.approx(2 / 6),
+        unlinked_true_pairs=3,
+        held_true_pairs=2,
+        held_share=pytest.approx(2 / 3),
+    )
+
+
+def test_review_queue_counts_identity_pairs_once() -> None:
+    # a-c twice (both orders) and b-d all join X and Y: ac and bc held once; e-f lies inside Z,
+    # a-a is a self-pair and a-zzz names a record outside the truth: they hold nothing
+    items = [("a", "c"), ("c", "a"), ("b", "d"), ("e", "f"), ("a", "a"), ("a", "zzz")]
+    result = m.review_queue(queue(items), QUEUE_PRED, DEDUPE_TRUTH, link_only=False)
+    assert (result.items, result.unlinked_true_pairs, result.held_true_pairs) == (4, 3, 2)
+    # d-e would be held by any item joining Y and Z
+    result = m.review_queue(queue([("c", "f")]), QUEUE_PRED, DEDUPE_TRUTH, link_only=False)
+    assert (result.items, result.held_true_pairs, result.held_share) == (1, 1, pytest.approx(1 / 3))
+
+
+def test_review_queue_empty_and_all_linked() -> None:
+    empty = m.review_queue(queue([]), QUEUE_PRED, DEDUPE_TRUTH, link_only=False)
+    assert empty == m.ReviewQueue(0, 6, 0.0, 3, 0, 0.0)
+    perfect = assignment([["a", "b", "c"], ["d", "e"], ["f"]])
+    nothing_missed = m.review_queue(queue([("a", "d")]), perfect, DEDUPE_TRUTH, link_only=False)
+    assert nothing_missed == m.ReviewQueue(1, 6, pytest.approx(1 / 6), 0, 0, 1.0)
+
+
+def test_review_queue_unassigned_record_is_its_own_identity() -> None:
+    # f and e left out: e is a singleton, so d-e is not linked and an item d-e holds it
+    partial = assignment([["a", "b", "c"], ["d"]])
+    result = m.review_queue(queue([("e", "d")]), partial, DEDUPE_TRUTH, link_only=False)
+    assert (result.unlinked_true_pairs, result.held_true_pairs, result.held_share) == (1, 1, 1.0)
+
+
+def test_review_queue_link_only() -> None:
+    # LINK_TRUTH: file 0 = {a, g, d, f}, file 1 = {b, e}; e1 = {a, g, b}, e2 = {d, e}, e3 = {f}
+    # identities P = {a}, Q = {g, b}, R = {d}, S = {e}, T = {f}
+    pred = assignment([["a"], ["g", "b"], ["d"], ["e"], ["f"]])
+    items = queue([("a", "b"), ("d", "f")])
+    # cross-file true pairs ab, gb, de; linked gb; not linked ab, de. a-b joins P and Q, which
+    # hold e1 records a | g, b: the cross-file pair ab is held, a-g (both file 0) does not count;
+    # d-f joins R and T: no common entity
+    link = m.review_queue(items, pred, LINK_TRUTH, link_only=True)
+    assert link == m.ReviewQueue(2, 6, pytest.approx(2 / 6), 2, 1, pytest.approx(0.5))
+    # as a dedupe task a-g counts too: not linked ab, ag, de; held ab, ag
+    dedupe = m.review_queue(items, pred, LINK_TRUTH, link_only=False)
+    assert (dedupe.unlinked_true_pairs, dedupe.held_true_pairs) == (3, 2)

@@ -48,6 +48,9 @@ class ToolOutput:
     """``record_id_l, record_id_r, match_probability`` or None if the tool wrote none."""
     threshold: float | None
     """The tool's default match threshold on ``match_probability``."""
+    near_matches: pl.DataFrame | None = None
+    """``record_id_l, record_id_r, ...`` (strings): the review queue, or None if the tool
+    writes none."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     scoring_seconds: float | None = None
     """Seconds spent generating and scoring candidate pairs (for pairs per second)."""

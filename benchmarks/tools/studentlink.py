@@ -1,9 +1,9 @@
 """studentlink itself, run through its CLI exactly as a user runs it.
 
 The subprocess is ``studentlink link INPUT... --out DIR [--link-only] [--preset P] --truth
-TRUTH --write-pairs``; its outputs (``identities.csv``, ``pairs.parquet``, ``summary.json``)
-are read back and checked against the CLI contract — whatever breaks it is reported as a
-problem of the run, not silently fixed.
+TRUTH --write-pairs``; its outputs (``identities.csv``, ``pairs.parquet``,
+``near_matches.csv``, ``summary.json``) are read back and checked against the CLI contract —
+whatever breaks it is reported as a problem of the run, not silently fixed.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def check_summary(summary: dict[str, Any], *, with_truth: bool = True) -> list[s
 
 
 def read_studentlink_outputs(out_dir: Path) -> ToolOutput:
-    """Read ``identities.csv``, ``pairs.parquet`` and ``summary.json`` of a ``link`` run."""
+    """Read ``identities.csv``, ``pairs.parquet``, ``near_matches.csv`` and ``summary.json``."""
     ident_path = out_dir / "identities.csv"
     summary_path = out_dir / "summary.json"
     if not ident_path.exists():
@@ -130,6 +130,17 @@ def read_studentlink_outputs(out_dir: Path) -> ToolOutput:
             pairs = None
     else:
         problems.append("no pairs.parquet although --write-pairs was given")
+
+    near_matches = _read_near_matches(out_dir / "near_matches.csv", problems)
+    if (
+        near_matches is not None
+        and isinstance(summary.get("near_matches"), int)
+        and summary["near_matches"] != near_matches.height
+    ):
+        problems.append(
+            f"summary.json near_matches = {summary['near_matches']}; "
+            f"near_matches.csv has {near_matches.height} rows"
+        )
 
     accepted = summary.get("records_in", 0) - summary.get("records_rejected", 0)
     if "records_in" in summary and identities.height != accepted:
@@ -165,6 +176,7 @@ def read_studentlink_outputs(out_dir: Path) -> ToolOutput:
         identities=identities.select("record_id", "identity_id"),
         pairs=pairs,
         threshold=thresholds.get("upper") if isinstance(thresholds, dict) else None,
+        near_matches=near_matches,
         stage_seconds=seconds,
         scoring_seconds=sum(seconds[s] for s in scoring) if scoring else None,
         version=_studentlink_version(),
@@ -172,6 +184,23 @@ def read_studentlink_outputs(out_dir: Path) -> ToolOutput:
         reported=summary,
         problems=problems,
     )
+
+
+def _read_near_matches(path: Path, problems: list[str]) -> pl.DataFrame | None:
+    """``near_matches.csv`` as strings, or None (and a listed problem) if it is unusable."""
+    if not path.exists():
+        problems.append("no near_matches.csv")
+        return None
+    try:
+        near = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.NoDataError:
+        problems.append("near_matches.csv is empty (not even a header)")
+        return None
+    missing = {"record_id_l", "record_id_r"} - set(near.columns)
+    if missing:
+        problems.append(f"near_matches.csv has no {sorted(missing)}")
+        return None
+    return near
 
 
 def _studentlink_version() -> str:
