@@ -221,4 +221,5 @@ def test_block_at_the_cap_is_kept() -> None:
 
 def test_rule_conditions_on_the_comparison_subjects() -> None:
     assert RULES_BY_NAME["birth_date+surname_sound"].conditions_on() == {"dob", "ln1"}
-    assert RULES_BY_NAME["names_either_order+birth_year_month"].conditions_on() == {"fn", "ln1", "dob"}
+    rule = RULES_BY_NAME["names_either_order+birth_year_month"]
+    assert rule.conditions_on() == {"fn", "ln1", "dob"}
