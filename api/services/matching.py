@@ -141,9 +141,8 @@ class MatchBatcher:
         for i, errors in problems.items():
             batch[i].future.set_exception(Unprocessable(errors))
         for probe, row in zip((p for i, p in enumerate(batch) if i not in problems),
-                              checked.records.select(CANONICAL_COLUMNS).iter_rows(named=True),
-                              strict=True):
-            probe.clean = row
+                              checked.records.iter_rows(named=True), strict=True):
+            probe.clean = {c: row[c] for c in CANONICAL_COLUMNS}
         return [p for i, p in enumerate(batch) if i not in problems]
 
     def _match(self, batch: list[_Probe]) -> list[list[dict[str, Any]]]:

@@ -15,9 +15,7 @@ from matcher.store.sqlutil import in_values
 
 CANONICAL_SCHEMA: dict[str, Any] = dict.fromkeys(CANONICAL_COLUMNS, pl.String)
 ERROR_SCHEMA: dict[str, Any] = {
-    "record_id": pl.String, "source": pl.String, "row": pl.Int64,
-    "field": pl.String, "reason": pl.String,
-}
+    c: pl.Int64 if c == "row" else pl.String for c in ERROR_COLUMNS}
 
 
 SMALL_FRAME = 8
@@ -26,7 +24,7 @@ SMALL_FRAME = 8
 
 def empty_errors() -> pl.DataFrame:
     """An empty error frame (record_id, source, row, field, reason)."""
-    return pl.DataFrame(schema=ERROR_SCHEMA).select(ERROR_COLUMNS)
+    return pl.DataFrame(schema=ERROR_SCHEMA)
 
 
 def canonical_frame(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -72,9 +70,14 @@ def _clean(value: Any) -> str | None:
 
 def _canonical_small(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`canonical_frame` in plain Python: polars' fixed cost dominates for a few rows."""
+    return canonical_rows(records.to_dicts())
+
+
+def canonical_rows(rows: list[dict[str, Any]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`canonical_frame` of a few rows given as dicts."""
     kept: dict[str, dict[str, str | None]] = {}
     errors: list[dict[str, Any]] = []
-    for number, row in enumerate(records.to_dicts(), start=1):
+    for number, row in enumerate(rows, start=1):
         values = {c: _clean(row.get(c)) for c in CANONICAL_COLUMNS}
         source = row.get("source")
         missing = [c for c in ("record_id", "state") if values[c] is None]
@@ -88,8 +91,7 @@ def _canonical_small(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
             kept.pop(rid, None)
             kept[rid] = values
     frame = pl.DataFrame(list(kept.values()), schema=CANONICAL_SCHEMA)
-    error_frame = pl.DataFrame(errors, schema=ERROR_SCHEMA) if errors else empty_errors()
-    return frame, error_frame.select(ERROR_COLUMNS)
+    return frame, pl.DataFrame(errors, schema=ERROR_SCHEMA) if errors else empty_errors()
 
 
 def content_hashes(frame: pl.DataFrame) -> list[str]:

@@ -29,7 +29,9 @@ from matcher.store.context import WriteContext, bulk_insert, bulk_update, chunke
 from matcher.store.models import Link, Record, StoreMeta, StoreState, utcnow
 from matcher.store.recluster import Evidence, neighbourhood, recluster
 from matcher.store.records import (
+    SMALL_FRAME,
     canonical_frame,
+    canonical_rows,
     content_hashes,
     empty_errors,
     read_records,
@@ -502,32 +504,22 @@ class IdentityStore:
         Returns the pairs at or above the lower threshold, with the identity of each stored
         record (`identity_id`), best first per given record.
         """
-        frame = records
-        if "record_id" not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("record_id"))
-        frame = frame.with_row_index("__i").with_columns(
-            pl.coalesce(pl.col("record_id").cast(pl.String),
-                        pl.format("__probe_{}", pl.col("__i"))).alias("record_id"),
-        )
-        if "state" not in frame.columns:
-            frame = frame.with_columns(pl.lit("ZZ").alias("state"))
-        frame = frame.with_columns(pl.col("state").fill_null("ZZ"))
-        canonical, _ = canonical_frame(frame.drop("__i"))
+        canonical = _probe_frame(records)
         with self._lock, db.read_session(self.engine) as session:
             index = self._index.sync(self.backend, session)
             pairs = index.match(canonical)
             pairs = pairs.filter(pl.col("match_probability") >= self.backend.thresholds.lower)
-            stored = pairs["record_id_r"].unique().to_list()
-            identity_rows: list[tuple[str, str | None]] = []
+            stored = list(dict.fromkeys(pairs["record_id_r"].to_list()))
+            identity_of: dict[str, str | None] = {}
             for part in chunked(stored):
-                identity_rows.extend(session.execute(
+                identity_of.update(session.execute(
                     select(Record.record_id, Record.identity_id)
                     .where(in_values(Record.record_id, part))
-                ).all())
-        identity = pl.DataFrame(identity_rows, schema={"record_id_r": pl.String,
-                                                      "identity_id": pl.String}, orient="row")
-        return (pairs.join(identity, on="record_id_r", how="left")
-                .sort(["record_id_l", "match_probability"], descending=[False, True]))
+                ).tuples().all())
+        identity = pl.Series("identity_id", [identity_of.get(r) for r in
+                                             pairs["record_id_r"].to_list()], dtype=pl.String)
+        return pairs.hstack([identity]).sort(["record_id_l", "match_probability"],
+                                             descending=[False, True])
 
     # -- counts ----------------------------------------------------------------------------
     def counts(self, period: str) -> Any:
@@ -540,6 +532,30 @@ class IdentityStore:
         """Memory the in-memory index reports (0 before it is built)."""
         index = self._index.index
         return index.memory_bytes() if index is not None else 0
+
+
+def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:
+    """Canonical rows to score: a missing record_id becomes `__probe_<row>`, a missing state
+    `ZZ` (a few rows are shaped in plain Python)."""
+    if records.height <= SMALL_FRAME:
+        rows = records.to_dicts()
+        for i, row in enumerate(rows):
+            if row.get("record_id") is None:
+                row["record_id"] = f"__probe_{i}"
+            if row.get("state") is None:
+                row["state"] = "ZZ"
+        return canonical_rows(rows)[0]
+    frame = records
+    if "record_id" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("record_id"))
+    frame = frame.with_row_index("__i").with_columns(
+        pl.coalesce(pl.col("record_id").cast(pl.String),
+                    pl.format("__probe_{}", pl.col("__i"))).alias("record_id"),
+    )
+    if "state" not in frame.columns:
+        frame = frame.with_columns(pl.lit("ZZ").alias("state"))
+    frame = frame.with_columns(pl.col("state").fill_null("ZZ"))
+    return canonical_frame(frame.drop("__i"))[0]
 
 
 def _json_float(value: Any) -> float | None:
