@@ -167,16 +167,19 @@ class ValueMemo:
         self.misses = 0
 
     def remember(self, group: ValueGroup, computed: pl.DataFrame) -> None:
-        """Store rows of `computed`: the group's inputs then its outputs, in that order."""
-        self._schemas[group.key] = computed.drop(computed.columns[:len(group.inputs)]).schema
-        if group.plain is not None:
-            return
+        """Store rows of `computed`: the group's inputs then its outputs, in that order.
+        A group with a `plain` function keeps only its schema: its values are cheap to
+        compute again."""
         width = len(group.inputs)
+        schema = pl.Schema(list(computed.schema.items())[width:])
+        if group.plain is not None:
+            self._schemas[group.key] = schema
+            return
         # whole columns are zipped rather than rows visited one by one
         columns = [computed[c].to_list() for c in computed.columns]
-        self._store(group, computed.drop(computed.columns[:width]).schema,
-                    zip(zip(*columns[:width], strict=True), zip(*columns[width:], strict=True),
-                        strict=True), computed.height)
+        self._store(group, schema, zip(zip(*columns[:width], strict=True),
+                                       zip(*columns[width:], strict=True), strict=True),
+                    computed.height)
 
     def _store(self, group: ValueGroup, schema: pl.Schema, rows: Iterable[tuple[Row, Row]],
                count: int) -> None:
@@ -247,10 +250,11 @@ class ValueMemo:
         computed = columns_frame(columns, needed).select(
             expr for group, _ in groups for expr in group.exprs)
         fresh = {}
+        schema_out = computed.schema
         for group, keys in groups:
             rows = dict(zip(keys, zip(*(computed[c].to_list() for c in group.outputs),
                                       strict=True), strict=True))
-            self._store(group, pl.Schema({c: computed.schema[c] for c in group.outputs}),
+            self._store(group, pl.Schema({c: schema_out[c] for c in group.outputs}),
                         rows.items(), len(rows))
             fresh[group.key] = rows
         return fresh
@@ -342,11 +346,12 @@ def _prepare_small(records: pl.DataFrame, extra: tuple[str, ...],
     groups and outputs, with at most one query per step (for unseen values) and one for the
     final keys, instead of several queries per step."""
     n = records.height
-    raw: Columns = {c: _strings(records, c) if c in records.columns else [None] * n
+    present = set(records.columns)
+    raw: Columns = {c: _strings(records, c) if c in present else [None] * n
                     for c in (*CORE_FIELDS, *extra)}
     columns: Columns = {
         "idx": list(range(n)), "record_id": _strings(records, "record_id"),
-        "source": (records["source"].cast(pl.Int32).to_list() if "source" in records.columns
+        "source": (records["source"].cast(pl.Int32).to_list() if "source" in present
                    else [0] * n)}
     schema: dict[str, pl.DataType] = {"idx": pl.UInt32(), "record_id": pl.String(),
                                       "source": pl.Int32()}

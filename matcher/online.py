@@ -214,8 +214,9 @@ class OnlineMatcher:
                 "possible_multiple_birth": pl.Boolean})
         # gather each stored candidate once, from the index's few large chunks
         stored, position = np.unique(pairs["idx_r"].to_numpy(), return_inverse=True)
+        present = set(prepared.columns)
         right = self.rows(stored, ["record_id", *(c for c in self.linker.pair_columns
-                                                 if c in prepared.columns)])
+                                                 if c in present)])
         pairs = pl.DataFrame([pairs["idx_l"], pl.Series("idx_r", position, dtype=pl.UInt32)])
         gammas = self.linker.compare(prepared, pairs, right=right)
         scores = self.linker.score(gammas)
@@ -234,8 +235,8 @@ def plain_keys(prepared: pl.DataFrame, rules: list[BlockingRule]) -> list[list[s
     """`BlockingRule.key_expr` per rule and row in plain Python, for string and integer key
     columns (None otherwise): the keys joined by '|', missing if any key is missing."""
     needed = {k for rule in rules for k in rule.keys}
-    if not all(prepared.schema[k] == pl.String or prepared.schema[k].is_integer()
-               for k in needed):
+    schema = prepared.schema  # built anew on every access
+    if not all(schema[k] == pl.String or schema[k].is_integer() for k in needed):
         return None
     values = {k: prepared[k].to_list() for k in needed}
     return [[None if any(v is None for v in row) else "|".join(map(str, row))

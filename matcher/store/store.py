@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Engine, delete, select
 
@@ -508,7 +509,9 @@ class IdentityStore:
         with self._lock, db.read_session(self.engine) as session:
             index = self._index.sync(self.backend, session)
             pairs = index.match(canonical)
-            pairs = pairs.filter(pl.col("match_probability") >= self.backend.thresholds.lower)
+            # a gather, not a filter query: this runs for every one-record match
+            pairs = pairs[np.flatnonzero(pairs["match_probability"].to_numpy()
+                                         >= self.backend.thresholds.lower)]
             stored = list(dict.fromkeys(pairs["record_id_r"].to_list()))
             identity_of: dict[str, str | None] = {}
             for part in chunked(stored):
