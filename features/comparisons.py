@@ -307,7 +307,8 @@ def pair_frame(prepared: pl.DataFrame, pairs: pl.DataFrame, columns: set[str],
                right: pl.DataFrame | None = None) -> pl.DataFrame:
     """Gather both sides' columns for each pair (`idx_l`, `idx_r` are row numbers)."""
     right = prepared if right is None else right
-    cols = sorted(c for c in columns if c in prepared.columns)
+    present = set(prepared.columns)  # `DataFrame.columns` builds a new list on every access
+    cols = sorted(c for c in columns if c in present)
     left_side = prepared.select(cols)[pairs["idx_l"]]
     right_side = right.select(cols)[pairs["idx_r"]]
     return pl.concat([
