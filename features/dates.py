@@ -7,6 +7,9 @@ digit off, day/month swap) work even on dates that are not valid calendar dates.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 
@@ -99,3 +102,31 @@ def month_day_key(digits: pl.Expr) -> pl.Expr:
     """Month and day in sorted order, so a day/month swap gives the same key ('0311' ~ '1103')."""
     m, d = digits.str.slice(4, 2), digits.str.slice(6, 2)
     return pl.when(m <= d).then(m + d).otherwise(d + m)
+
+
+_DATE_CHARS = re.compile(r"[0-9/\-]*")
+_ZERO_DATE = re.compile(r"[0/\-]+")
+
+
+def date_digits_plain(formats: tuple[str, ...]
+                      ) -> Callable[[tuple[Any, ...]], tuple[Any, ...] | None]:
+    """`date_digits` (after the OCR repair, which changes no digit) of one value made of
+    ASCII digits, '/' and '-' only, in Python (None for other values, and for values that
+    more than one format reads, where which reading is a real day decides)."""
+    patterns: list[tuple[re.Pattern[str], int, int, int]] = [
+        (re.compile(pattern), int(y), int(m), int(d))
+        for pattern, y, m, d in (DATE_PATTERNS[f] for f in formats)]
+
+    def digits(value: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        text = value[0]
+        if text is None or text == "":
+            return (None,)
+        if not _DATE_CHARS.fullmatch(text):
+            return None
+        if _ZERO_DATE.fullmatch(text):
+            return (None,)
+        readings = [m[y] + m[mo].zfill(2) + m[d].zfill(2)
+                    for pattern, y, mo, d in patterns if (m := pattern.match(text))]
+        return None if len(readings) > 1 else (readings[0] if readings else None,)
+
+    return digits

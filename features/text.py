@@ -6,6 +6,9 @@ The canonical folded form is uppercase ASCII letters and single spaces, missing 
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import polars as pl
 
 _ACCENTED = "áéíóúñüÁÉÍÓÚÑÜàèìòùÀÈÌÒÙçÇâêîôûÂÊÎÔÛäëïöÄËÏÖ"
@@ -87,3 +90,18 @@ def drop_placeholder_names(folded: pl.Expr, given: bool = True) -> pl.Expr:
 
     pattern = placeholder_name_pattern(given)
     return pl.when(folded.str.contains(pattern)).then(None).otherwise(folded)
+
+
+_NOT_CODE = re.compile("[^A-Z0-9]+")
+
+
+def fold_code_ascii(value: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """`fold_code` of one plain-ASCII value, in Python (None for other values): mojibake and
+    accents cannot occur in ASCII, so only case and the non-alphanumerics remain.
+    Identifiers are new in nearly every record, so a memo cannot spare their query."""
+    text = value[0]
+    if text is None:
+        return (None,)
+    if not text.isascii():
+        return None
+    return (_NOT_CODE.sub("", text.upper()) or None,)

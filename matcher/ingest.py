@@ -13,8 +13,14 @@ from pathlib import Path
 
 import polars as pl
 
-from features.dates import date_digits, is_absurd_birth_date, is_all_zero, is_calendar_date
-from features.prepare import ValueGroup, ValueMemo, by_values, date_digits_plain
+from features.dates import (
+    date_digits,
+    date_digits_plain,
+    is_absurd_birth_date,
+    is_all_zero,
+    is_calendar_date,
+)
+from features.value_memo import ValueGroup, ValueMemo, by_values
 from matcher.errors import InputFileError
 from matcher.schema import CANONICAL_COLUMNS, MAX_LENGTHS
 from matcher.settings import Join, Settings

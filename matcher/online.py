@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
-from features.prepare import ValueMemo
+from features.value_memo import ValueMemo
 from matcher.blocking import BlockingRule
 from matcher.pipeline import Linker
 from matcher.settings import Settings

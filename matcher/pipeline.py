@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 
 from features.comparisons import Comparison, build_comparison, compare
-from features.prepare import ValueMemo, prepare
+from features.prepare import prepare
+from features.value_memo import ValueMemo
 from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs
 from matcher.clustering import (
     IndexedPairs,

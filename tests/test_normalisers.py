@@ -467,7 +467,7 @@ def _synthetic_records(count: int) -> pl.DataFrame:
 def test_prepare_is_the_same_row_by_row_with_and_without_a_memo() -> None:
     """Small frames (no distinct-value join), the memo's remembered values and its fresh
     values all give exactly the batch result."""
-    from features.prepare import SMALL_FRAME_ROWS, ValueMemo
+    from features.value_memo import SMALL_FRAME_ROWS, ValueMemo
 
     records = _synthetic_records(400)
     assert records.height > SMALL_FRAME_ROWS
@@ -486,7 +486,7 @@ def test_prepare_is_the_same_row_by_row_with_and_without_a_memo() -> None:
 
 
 def test_value_memo_stops_growing_at_its_bound_and_still_answers() -> None:
-    from features.prepare import ValueMemo
+    from features.value_memo import ValueMemo
 
     records = _synthetic_records(120)
     memo = ValueMemo(max_values=5)

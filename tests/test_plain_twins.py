@@ -12,9 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.dates import DATE_PATTERNS, DEFAULT_DATE_FORMATS, date_digits, repair_ocr_digits
-from features.prepare import date_digits_plain, fold_code_ascii, prepare
-from features.text import fold_code
+from features.dates import (
+    DATE_PATTERNS,
+    DEFAULT_DATE_FORMATS,
+    date_digits,
+    date_digits_plain,
+    repair_ocr_digits,
+)
+from features.prepare import prepare
+from features.text import fold_code, fold_code_ascii
 from matcher.online import plain_keys
 from matcher.pipeline import Linker
 from matcher.settings import load_preset
