@@ -14,9 +14,9 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
-from features.value_memo import ValueMemo
-from matcher.blocking import BlockingRule
-from matcher.pipeline import Linker
+from features.value_memo import SMALL_FRAME_ROWS, ValueMemo
+from matcher.blocking import plain_keys
+from matcher.pipeline import TWIN_FLAG, Linker, gather_columns
 from matcher.settings import Settings
 from models.base import MatchModel
 
@@ -28,8 +28,6 @@ TAIL_SHARE = 0.05
 (or `TAIL_MIN_ROWS`): merging copies the whole base, and gathering rows from a frame of many
 chunks costs time in proportion to its rows (list columns), so both are kept rare."""
 TAIL_MIN_ROWS = 10_000
-PLAIN_KEY_ROWS = 64
-"""Up to this many rows, blocking keys are built in plain Python (`plain_keys`)."""
 
 
 class OnlineMatcher:
@@ -125,7 +123,7 @@ class OnlineMatcher:
     def _keys(self, prepared: pl.DataFrame) -> list[list[str | None]]:
         """Each blocking rule's key for every row, in one query (for a few rows of string
         and integer keys, in plain Python: the query costs more than a millisecond)."""
-        if prepared.height <= PLAIN_KEY_ROWS:
+        if prepared.height <= SMALL_FRAME_ROWS:
             keys = plain_keys(prepared, self.linker.rules)
             if keys is not None:
                 return keys
@@ -211,7 +209,7 @@ class OnlineMatcher:
             return pl.DataFrame(schema={
                 **{c: pl.String for c in SCORE_COLUMNS[:2]},
                 **{c: pl.Float64 for c in SCORE_COLUMNS[2:] + contribution_columns},
-                "possible_multiple_birth": pl.Boolean})
+                TWIN_FLAG: pl.Boolean})
         # gather each stored candidate once, from the index's few large chunks
         stored, position = np.unique(pairs["idx_r"].to_numpy(), return_inverse=True)
         present = set(prepared.columns)
@@ -220,25 +218,9 @@ class OnlineMatcher:
         pairs = pl.DataFrame([pairs["idx_l"], pl.Series("idx_r", position, dtype=pl.UInt32)])
         gammas = self.linker.compare(prepared, pairs, right=right)
         scores = self.linker.score(gammas)
-        ids = [_gather(frame, "record_id", pairs[f"idx_{side}"]).alias(f"record_id_{side}")
-               for frame, side in ((prepared, "l"), (right, "r"))]
+        ids = [*gather_columns(prepared, pairs["idx_l"], {"record_id": "record_id"}, "_l"),
+               *gather_columns(right, pairs["idx_r"], {"record_id": "record_id"}, "_r")]
         return pl.DataFrame([*ids, *(scores.get_column(c) for c in SCORE_COLUMNS[2:]),
                              *(scores.get_column(c) for c in contribution_columns),
-                             gammas.get_column("possible_multiple_birth")])
+                             gammas.get_column(TWIN_FLAG)])
 
-
-def _gather(frame: pl.DataFrame, column: str, rows: pl.Series) -> pl.Series:
-    return pl.DataFrame([frame.get_column(column)])[rows].to_series()
-
-
-def plain_keys(prepared: pl.DataFrame, rules: list[BlockingRule]) -> list[list[str | None]] | None:
-    """`BlockingRule.key_expr` per rule and row in plain Python, for string and integer key
-    columns (None otherwise): the keys joined by '|', missing if any key is missing."""
-    needed = {k for rule in rules for k in rule.keys}
-    schema = prepared.schema  # built anew on every access
-    if not all(schema[k] == pl.String or schema[k].is_integer() for k in needed):
-        return None
-    values = {k: prepared[k].to_list() for k in needed}
-    return [[None if any(v is None for v in row) else "|".join(map(str, row))
-             for row in zip(*(values[k] for k in rule.keys), strict=True)]
-            for rule in rules]

@@ -39,6 +39,7 @@ SCORE_CHUNK = 1_000_000
 COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 TWIN_FLAG = "possible_multiple_birth"
+"""Per pair: same birth date and family, given names of two people (`_twin_expr`)."""
 
 
 @dataclass
@@ -119,8 +120,8 @@ class Linker:
         # the twin flag and the pair's frequencies in one query over the levels and both
         # sides' values (for one record, a query costs more than its rows)
         sides = {"mbf": "__mbf", **{f"tf_{c}": f"__tf_{c}" for c in tf}}
-        return gammas.hstack([*_gathered(left, pairs["idx_l"], sides, "_l"),
-                              *_gathered(right, pairs["idx_r"], sides, "_r")]).select(
+        return gammas.hstack([*gather_columns(left, pairs["idx_l"], sides, "_l"),
+                              *gather_columns(right, pairs["idx_r"], sides, "_r")]).select(
             *gammas.columns, self._twin_flag,
             *(pl.max_horizontal(f"__tf_{c}_l", f"__tf_{c}_r").alias(f"tf_{c}") for c in tf))
 
@@ -215,7 +216,7 @@ class Linker:
         with self._timed("cluster"):
             indexed = IndexedPairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
                                    scores["match_probability"].to_numpy(),
-                                   gammas["possible_multiple_birth"].to_numpy(),
+                                   gammas[TWIN_FLAG].to_numpy(),
                                    scores["match_weight"].to_numpy(),
                                    self.exact_name(gammas),
                                    gammas.select(identifier_agreement(self.comparisons))
@@ -240,7 +241,7 @@ class Linker:
         return pl.concat([
             pl.DataFrame({"record_id_l": ids.gather(pairs["idx_l"]),
                           "record_id_r": ids.gather(pairs["idx_r"])}),
-            scores, gammas.select(pl.col("^gamma_.*$"), "possible_multiple_birth"),
+            scores, gammas.select(pl.col("^gamma_.*$"), TWIN_FLAG),
             pairs.select(pl.col("rule"))], how="horizontal")
 
     def _near_matches(self, prepared: pl.DataFrame, pairs: pl.DataFrame, scores: pl.DataFrame,
@@ -316,7 +317,7 @@ def identifier_agreement(comparisons: list[Comparison]) -> pl.Expr:
     return pl.any_horizontal(agree) if agree else pl.repeat(False, pl.len())
 
 
-def _gathered(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], suffix: str
+def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], suffix: str
               ) -> list[pl.Series]:
     """Columns of `frame` at `rows`, renamed to `names[column] + suffix`."""
     gathered = pl.DataFrame([frame.get_column(c) for c in names])[rows]
@@ -361,7 +362,7 @@ def _twin_expr(comparisons: tuple[Comparison, ...]) -> pl.Expr | None:
                | (sexes_differ & pl.col(given.gamma_column).is_in(not_same_name))
                | (flagged_birth & pl.col(given.gamma_column).is_in(not_same_name)
                   & ~pl.col(given.gamma_column).is_in(swapped))))
-    return expr.fill_null(False).alias("possible_multiple_birth")
+    return expr.fill_null(False).alias(TWIN_FLAG)
 
 
 def identity_table(record_ids: pl.Series, labels: np.ndarray) -> pl.DataFrame:

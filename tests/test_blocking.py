@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from features.prepare import prepare
-from matcher.blocking import BlockingRule, candidate_pairs, total_pairs
+from matcher.blocking import BlockingRule, candidate_pairs, plain_keys, total_pairs
 from matcher.settings import load_preset
 
 MSIX_RULES = [BlockingRule(r.name, tuple(r.keys)) for r in load_preset("msix").blocking_rules]
@@ -223,3 +223,12 @@ def test_rule_conditions_on_the_comparison_subjects() -> None:
     assert RULES_BY_NAME["birth_date+surname_sound"].conditions_on() == {"dob", "ln1"}
     rule = RULES_BY_NAME["names_either_order+birth_year_month"]
     assert rule.conditions_on() == {"fn", "ln1", "dob"}
+
+
+def test_plain_keys_equal_the_key_expressions(canonical: CanonicalBuilder) -> None:
+    """The one-record path builds keys in Python; they must be the rules' own keys."""
+    rows = [BASE, *({**BASE, **changes} for _, changes, _ in ERRORS),
+            {"state": "TX", "first_name": "Ana", "last_name_1": None, "birth_date": None}]
+    prepared = prepare(canonical(rows))
+    expected = [prepared.select(rule.key_expr()).to_series().to_list() for rule in MSIX_RULES]
+    assert plain_keys(prepared, MSIX_RULES) == expected
