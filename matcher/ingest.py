@@ -22,7 +22,7 @@ from features.dates import (
 )
 from features.value_memo import ValueGroup, ValueMemo, by_values
 from matcher.errors import InputFileError
-from matcher.schema import CANONICAL_COLUMNS, MAX_LENGTHS
+from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS, MAX_LENGTHS
 from matcher.settings import Join, Settings
 
 REPLACEMENT_CHAR = "\ufffd"
@@ -42,9 +42,13 @@ class IngestResult:
             self.errors) else 0
 
 
+ERROR_SCHEMA: dict[str, pl.DataType] = {
+    c: pl.Int64() if c == "row" else pl.String() for c in ERROR_COLUMNS}
+
+
 def empty_errors() -> pl.DataFrame:
-    return pl.DataFrame(schema={"record_id": pl.String, "source": pl.String, "row": pl.Int64,
-                                "field": pl.String, "reason": pl.String})
+    """An error frame with no rows (record_id, source, row, field, reason)."""
+    return pl.DataFrame(schema=ERROR_SCHEMA)
 
 
 def read_table(path: Path) -> pl.DataFrame:

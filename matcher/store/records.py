@@ -9,22 +9,16 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS
+from matcher.ingest import ERROR_SCHEMA, empty_errors
+from matcher.schema import CANONICAL_COLUMNS
 from matcher.store.models import Record
 from matcher.store.sqlutil import in_values
 
 CANONICAL_SCHEMA: dict[str, Any] = dict.fromkeys(CANONICAL_COLUMNS, pl.String)
-ERROR_SCHEMA: dict[str, Any] = {
-    c: pl.Int64 if c == "row" else pl.String for c in ERROR_COLUMNS}
 
 
 SMALL_FRAME = 8
 """Frames up to this many rows are shaped in plain Python (the one-record online path)."""
-
-
-def empty_errors() -> pl.DataFrame:
-    """An empty error frame (record_id, source, row, field, reason)."""
-    return pl.DataFrame(schema=ERROR_SCHEMA)
 
 
 def canonical_frame(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -24,6 +24,7 @@ import polars as pl
 from sqlalchemy import Engine, delete, select
 
 from matcher.errors import StoreError
+from matcher.ingest import empty_errors
 from matcher.store import db
 from matcher.store.backend import MatchingBackend, RecordIndex
 from matcher.store.context import WriteContext, bulk_insert, bulk_update, chunked
@@ -34,7 +35,6 @@ from matcher.store.records import (
     canonical_frame,
     canonical_rows,
     content_hashes,
-    empty_errors,
     read_records,
 )
 from matcher.store.sqlutil import in_values
