@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from matcher.store.models import AuditEntry, Base, Event, EventState, StoreState
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 IN_CHUNK = 20_000
 """Most values sent in one `in_values` parameter (bounds statement and memory size)."""
@@ -47,38 +50,78 @@ def _statement(session: Session, kind: str, model: type[Base], columns: tuple[st
     return found
 
 
-def _executemany(session: Session, kind: str, model: type[Base],
-                 rows: list[dict[str, Any]], key: str = "") -> None:
-    """Compile once per shape, convert values with each column type's own bind processor,
-    and hand the rows to the driver's executemany (SQLAlchemy's per-row machinery costs
-    about ten times more)."""
-    if not rows:
+Columns = Mapping[str, Sequence[Any]]
+"""Column name -> values (one per row, all columns the same length)."""
+
+
+def _bound(values: Sequence[Any], process: Callable[[Any], Any] | None) -> Sequence[Any]:
+    """Values as the driver takes them (a column type's bind processor applied; a value
+    repeated as one object, like the transaction's timestamp, converted once)."""
+    if process is None or not values:
+        return values
+    first = values[0]
+    if all(v is first for v in values):
+        return [process(first)] * len(values)
+    return [process(v) for v in values]
+
+
+def _json_text(dialect: Dialect) -> Callable[[str | None], Any]:
+    """How a value already encoded as JSON text is sent to a JSON column."""
+    if dialect.name == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda text: None if text is None else Jsonb(text, dumps=str)
+    return lambda text: text
+
+
+def _executemany(session: Session, kind: str, model: type[Base], columns: Columns,
+                 key: str = "", json_text: Collection[str] = ()) -> None:
+    """Compile once per shape, convert values column by column with each column type's own
+    bind processor, and hand the rows to the driver's executemany (SQLAlchemy's per-row
+    machinery costs about ten times more)."""
+    names = tuple(columns)
+    if not names or not len(columns[names[0]]):
         return
     conn = session.connection()
     dialect = conn.dialect
-    columns = tuple(rows[0])
-    sql, order = _statement(session, kind, model, columns, key)
+    sql, order = _statement(session, kind, model, names, key)
     table = model.__table__
-    processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
-    converted = [
-        {f"p_{col}": (proc(row[col]) if proc is not None else row[col])
-         for col, proc in zip(columns, processors, strict=True)}
-        for row in rows
-    ]
-    params: Any = ([tuple(r[n] for n in order) for r in converted] if order is not None
-                   else converted)
+    bound = {
+        f"p_{name}": _bound(values, _json_text(dialect) if name in json_text
+                            else table.c[name].type._cached_bind_processor(dialect))
+        for name, values in columns.items()
+    }
+    params: Any = (list(zip(*(bound[n] for n in order), strict=True)) if order is not None
+                   else [dict(zip(bound, row, strict=True))
+                         for row in zip(*bound.values(), strict=True)])
     conn.exec_driver_sql(sql, params)
 
 
-def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
+
+
+def bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """executemany INSERT of rows that all carry the same keys (every NOT NULL column)."""
-    _executemany(session, "insert", model, rows)
+    _executemany(session, "insert", model, _columns(rows))
 
 
 def bulk_update(session: Session, model: type[Base], key: str,
-                rows: list[dict[str, Any]]) -> None:
+                rows: Sequence[Mapping[str, Any]]) -> None:
     """executemany UPDATE ... WHERE key = :key, setting the other keys of each row."""
-    _executemany(session, "update", model, rows, key)
+    _executemany(session, "update", model, _columns(rows), key)
+
+
+def insert_columns(session: Session, model: type[Base], columns: Columns, *,
+                   json_text: Collection[str] = ()) -> None:
+    """executemany INSERT of rows given as columns; `json_text` names JSON columns whose
+    values are already encoded (JSON text, or None)."""
+    _executemany(session, "insert", model, columns, json_text=json_text)
+
+
+def update_columns(session: Session, model: type[Base], key: str, columns: Columns) -> None:
+    """executemany UPDATE ... WHERE key = :key of rows given as columns."""
+    _executemany(session, "update", model, columns, key)
 
 
 @dataclass
@@ -126,9 +169,9 @@ class WriteContext:
         record_id: str | None = None,
         **payload: Any,
     ) -> int:
-        """Append an event for the given states; returns its cursor."""
-        self.state.event_seq += 1
-        seq = self.state.event_seq
+        """Append an event for the given states; returns its cursor (the counter on the
+        locked state row is advanced once, by `flush`)."""
+        seq = (self._events[-1]["seq"] if self._events else self.state.event_seq) + 1
         self._events.append(
             {
                 "seq": seq,
@@ -164,6 +207,18 @@ class WriteContext:
             }
         )
 
+    def select(self, statement: TypedReturnsRows[*Ts]) -> Sequence[Row[*Ts]]:
+        """The rows of a read on the transaction's connection, fetched at once, without the
+        ORM's per-row work (what the session has pending is flushed first, as its own queries
+        would)."""
+        self.session.flush()
+        return self.session.connection().execute(statement).all()
+
+    def scalars(self, statement: TypedReturnsRows[T]) -> Sequence[T]:
+        """The first column of `select(statement)`."""
+        self.session.flush()
+        return self.session.connection().execute(statement).scalars().all()
+
     @property
     def event_count(self) -> int:
         """Events emitted so far in this transaction."""
@@ -171,6 +226,8 @@ class WriteContext:
 
     def flush(self) -> None:
         """Write the collected events and audit rows (call once, before commit)."""
+        if self._events:
+            self.state.event_seq = self._events[-1]["seq"]
         bulk_insert(self.session, Event, self._events)
         bulk_insert(self.session, EventState, self._event_states)
         bulk_insert(self.session, AuditEntry, self._audit)

@@ -20,7 +20,13 @@ from sqlalchemy import insert, or_, select, update
 
 from matcher.errors import StoreError
 from matcher.store.backend import MatchingBackend
-from matcher.store.context import WriteContext, bulk_insert, bulk_update, chunked
+from matcher.store.context import (
+    WriteContext,
+    bulk_insert,
+    bulk_update,
+    chunked,
+    update_columns,
+)
 from matcher.store.identity_plan import plan_identities
 from matcher.store.ids import new_identity_ids
 from matcher.store.models import (
@@ -91,37 +97,32 @@ def _in(column: Any, values: Iterable[str]) -> Any:
 
 def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> set[str]:
     """The closure of `seeds` over identity membership, strong links and must-links."""
-    session = ctx.session
     members: set[str] = set(seeds)
     frontier = set(members)
     seen_identities: set[str] = set()
     while frontier:
         found: set[str] = set()
-        ordered = sorted(frontier)
         identities: set[str] = set()
-        for part in chunked(ordered):
-            identities.update(
-                i for i in session.scalars(
-                    select(Record.identity_id).where(_in(Record.record_id, part))
-                ) if i is not None
-            )
-            for column, other in ((Link.record_id_l, Link.record_id_r),
-                                  (Link.record_id_r, Link.record_id_l)):
-                found.update(session.scalars(
-                    select(other).where(_in(column, part), Link.match_probability >= upper)
-                ))
-            for column, other in ((Judgement.record_id_l, Judgement.record_id_r),
-                                  (Judgement.record_id_r, Judgement.record_id_l)):
-                found.update(session.scalars(
-                    select(other).where(
-                        _in(column, part), Judgement.active.is_(True),
-                        Judgement.decision == "match",
-                    )
-                ))
+        for part in chunked(sorted(frontier)):
+            identities.update(i for i in ctx.scalars(
+                select(Record.identity_id).where(_in(Record.record_id, part))
+            ) if i is not None)
+            for left, right in ctx.select(
+                select(Link.record_id_l, Link.record_id_r).where(
+                    or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)),
+                    Link.match_probability >= upper)
+            ):
+                found.update((left, right))
+            for left, right in ctx.select(
+                select(Judgement.record_id_l, Judgement.record_id_r).where(
+                    or_(_in(Judgement.record_id_l, part), _in(Judgement.record_id_r, part)),
+                    Judgement.active.is_(True), Judgement.decision == "match")
+            ):
+                found.update((left, right))
         new_identities = sorted(identities - seen_identities)
         seen_identities.update(new_identities)
         for part in chunked(new_identities):
-            found.update(session.scalars(
+            found.update(ctx.scalars(
                 select(Record.record_id).where(_in(Record.identity_id, part))
             ))
         frontier = found - members
@@ -134,11 +135,10 @@ def _links_touching(ctx: WriteContext, records: Set[str]) -> _Links:
     columns = (Link.record_id_l, Link.record_id_r, Link.match_probability, Link.match_weight,
                Link.possible_multiple_birth)
     for part in chunked(sorted(records)):
-        for column in (Link.record_id_l, Link.record_id_r):
-            for left, right, prob, weight, flag in ctx.session.execute(
-                select(*columns).where(_in(column, part))
-            ):
-                seen[(left, right)] = (left, right, float(prob), float(weight), bool(flag))
+        for left, right, prob, weight, flag in ctx.select(
+            select(*columns).where(or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)))
+        ):
+            seen[(left, right)] = (left, right, float(prob), float(weight), bool(flag))
     within = [lk for lk in seen.values() if lk[0] in records and lk[1] in records]
     crossing = [lk for lk in seen.values() if not (lk[0] in records and lk[1] in records)]
     return _Links(within=within, crossing=crossing)
@@ -148,7 +148,7 @@ def _judgements_touching(ctx: WriteContext, records: Set[str]) -> dict[PairKey, 
     decisions: dict[PairKey, tuple[int, str]] = {}
     for part in chunked(sorted(records)):
         for column in (Judgement.record_id_l, Judgement.record_id_r):
-            rows = ctx.session.execute(
+            rows = ctx.select(
                 select(Judgement.id, Judgement.record_id_l, Judgement.record_id_r,
                        Judgement.decision)
                 .where(_in(column, part), Judgement.active.is_(True))
@@ -253,11 +253,10 @@ def recluster(
 ) -> ReclusterOutcome:
     """Re-cluster `records` (a closed neighbourhood) and write what changed."""
     evidence = evidence or Evidence()
-    session = ctx.session
     ordered = sorted(records)
     info: dict[str, tuple[str | None, str]] = {}
     for part in chunked(ordered):
-        for rid, identity, state in session.execute(
+        for rid, identity, state in ctx.select(
             select(Record.record_id, Record.identity_id, Record.state)
             .where(_in(Record.record_id, part))
         ):
@@ -304,7 +303,7 @@ def recluster(
     old_ids = sorted({i for i in previous.values() if i is not None})
     age: dict[str, int] = {}
     for part in chunked(old_ids):
-        for ident, pk in session.execute(
+        for ident, pk in ctx.select(
             select(Identity.identity_id, Identity.pk).where(_in(Identity.identity_id, part))
         ):
             age[ident] = pk
@@ -328,7 +327,7 @@ def recluster(
 
 
 def _taken(ctx: WriteContext, candidates: list[str]) -> list[str]:
-    return list(ctx.session.scalars(
+    return list(ctx.scalars(
         select(Identity.identity_id).where(_in(Identity.identity_id, candidates))
     ))
 
@@ -367,18 +366,18 @@ def _write_identities(
         bulk_update(session, Record, "record_id", moves)
     outcome.records_moved = sum(1 for m in moves if previous.get(m["record_id"]) is not None)
 
-    for retired, survivor in sorted(merged_into.items()):
-        session.execute(
-            update(Identity).where(Identity.identity_id == retired)
-            .values(status="merged", merged_into=survivor, retired_at=now, updated_at=now)
-        )
+    retired = sorted(merged_into)
+    update_columns(session, Identity, "identity_id", {
+        "identity_id": retired, "status": ["merged"] * len(retired),
+        "merged_into": [merged_into[r] for r in retired], "retired_at": [now] * len(retired),
+        "updated_at": [now] * len(retired)})
     changed = {m["identity_id"] for m in moves} | {
         ident for m in moves if (ident := previous.get(m["record_id"])) is not None
     }
     changed -= fresh | set(merged_into)
     for part in chunked(sorted(changed)):
-        session.execute(update(Identity).where(_in(Identity.identity_id, part))
-                        .values(updated_at=now))
+        session.connection().execute(update(Identity).where(_in(Identity.identity_id, part))
+                                     .values(updated_at=now))
 
     lineage: list[dict[str, Any]] = []
     former_states: dict[str, set[str]] = defaultdict(set)
@@ -472,7 +471,7 @@ def _reconcile_near_matches(
     other_identity: dict[str, str | None] = {}
     other_states: dict[str, str] = {}
     for part in chunked(outside):
-        for rid, ident, st in session.execute(
+        for rid, ident, st in ctx.select(
             select(Record.record_id, Record.identity_id, Record.state)
             .where(_in(Record.record_id, part))
         ):
@@ -519,7 +518,7 @@ def _reconcile_near_matches(
     wanted_set = set(wanted)
     lefts, rights = sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})
     for part in chunked(lefts):
-        for left, right, values in session.execute(
+        for left, right, values in ctx.select(
             select(Link.record_id_l, Link.record_id_r, Link.contributions)
             .where(_in(Link.record_id_l, part), _in(Link.record_id_r, rights))
         ):

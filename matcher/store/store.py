@@ -27,9 +27,14 @@ from matcher.errors import StoreError
 from matcher.ingest import empty_errors
 from matcher.store import db
 from matcher.store.backend import MatchingBackend, RecordIndex
-from matcher.store.context import WriteContext, bulk_insert, bulk_update, chunked
+from matcher.store.context import (
+    WriteContext,
+    chunked,
+    insert_columns,
+    update_columns,
+)
 from matcher.store.models import Link, Record, StoreMeta, StoreState, utcnow
-from matcher.store.recluster import Evidence, neighbourhood, recluster
+from matcher.store.recluster import PAIR_COLUMNS, Evidence, neighbourhood, recluster
 from matcher.store.records import (
     SMALL_FRAME,
     canonical_frame,
@@ -309,7 +314,7 @@ class IdentityStore:
             wanted = pl.Series(sorted(among), dtype=pl.String).implode()
             pairs = self._score(index, frame).filter(
                 pl.col("record_id_l").is_in(wanted) & pl.col("record_id_r").is_in(wanted))
-            return self._link_rows(pairs, contributions=False)
+            return self._pair_rows(pairs)
 
         return rescore
 
@@ -351,11 +356,12 @@ class IdentityStore:
                                                "identity_id": pl.String})
             return result
 
+        relinked: dict[str, str] = {}
         with self.write_with_index() as (ctx, index, touched):
             session = ctx.session
             existing: dict[str, tuple[str, int, str | None]] = {}
             for part in chunked(ids):
-                for rid, digest, version, ident in session.execute(
+                for rid, digest, version, ident in ctx.select(
                     select(Record.record_id, Record.content_hash, Record.version,
                            Record.identity_id).where(in_values(Record.record_id, part))
                 ):
@@ -369,7 +375,9 @@ class IdentityStore:
             work = frame.filter(work_mask)
             if work.height:
                 with ctx.timed("write_records"):
-                    self._write_records(ctx, work, existing, touched)
+                    self._write_records(ctx, work,
+                                        [h for h, s in zip(hashes, status, strict=True)
+                                         if s != "unchanged"], existing, touched)
                 changed = [rid for rid, s in zip(ids, status, strict=True) if s == "updated"]
                 with ctx.timed("index_add"):
                     if changed:
@@ -382,23 +390,24 @@ class IdentityStore:
                 with ctx.timed("write_links"):
                     for column in (Link.record_id_l, Link.record_id_r):
                         for part in chunked(changed):
-                            session.execute(delete(Link).where(in_values(column, part)))
-                    bulk_insert(session, Link,
-                                self._link_rows(pairs.filter(~low), contributions=True))
+                            session.connection().execute(
+                                delete(Link).where(in_values(column, part)))
+                    insert_columns(session, Link, _link_columns(pairs.filter(~low)),
+                                   json_text=["contributions"])
                 with ctx.timed("neighbourhood"):
                     touched_records = neighbourhood(ctx, work["record_id"].to_list(),
                                                     self.backend.thresholds.upper)
                 inside = pl.Series(sorted(touched_records), dtype=pl.String)
                 evidence = Evidence(
                     seeds=frozenset(work["record_id"].to_list()),
-                    fresh_low=self._link_rows(
+                    fresh_low=self._pair_rows(
                         pairs.filter(low & pl.col("record_id_l").is_in(inside.implode())
-                                     & pl.col("record_id_r").is_in(inside.implode())),
-                        contributions=False),
+                                     & pl.col("record_id_r").is_in(inside.implode()))),
                     rescore=self.rescorer(ctx, index),
                 )
                 outcome = recluster(ctx, self.backend, touched_records, cause="load",
                                     evidence=evidence)
+                relinked = outcome.identity_of
                 result.identities_created = len(outcome.identities_created)
                 result.identities_merged = len(outcome.identities_merged)
                 result.records_moved = outcome.records_moved
@@ -411,12 +420,8 @@ class IdentityStore:
                           updated=result.updated, unchanged=len(ids) - work.height,
                           events=result.events, change_seq=ctx.change_seq)
             result.unchanged = status.count("unchanged")
-            identity_of: dict[str, str | None] = {}
-            for part in chunked(ids):
-                identity_of.update(session.execute(
-                    select(Record.record_id, Record.identity_id)
-                    .where(in_values(Record.record_id, part))
-                ).all())
+        # records outside the re-clustered neighbourhood kept their identity
+        identity_of = {rid: found[2] for rid, found in existing.items()} | relinked
         result.rows = pl.DataFrame(
             {"record_id": ids, "status": status, "identity_id": [identity_of[r] for r in ids]},
             schema={"record_id": pl.String, "status": pl.String, "identity_id": pl.String},
@@ -427,25 +432,33 @@ class IdentityStore:
     def _write_records(
         ctx: WriteContext,
         work: pl.DataFrame,
+        hashes: list[str],
         existing: Mapping[str, tuple[str, int, str | None]],
         touched: list[str],
     ) -> None:
-        """Insert new records (identity assigned later in the transaction), update changed."""
+        """Insert new records (identity assigned later in the transaction), update changed.
+        `hashes` are the content hashes of `work`'s rows."""
         seq, now = ctx.change_seq, ctx.now
-        new_rows: list[dict[str, Any]] = []
-        changed_rows: list[dict[str, Any]] = []
-        for row, digest in zip(work.iter_rows(named=True), content_hashes(work), strict=True):
-            rid = row["record_id"]
-            if rid in existing:
-                changed_rows.append({**row, "content_hash": digest, "change_seq": seq,
-                                     "updated_at": now, "version": existing[rid][1] + 1})
+        ids = work["record_id"].to_list()
+        fresh = [rid not in existing for rid in ids]
+        is_new = pl.Series(fresh, dtype=pl.Boolean)
+        touched.extend(ids)
+        for new in (True, False):
+            part = work.filter(is_new if new else ~is_new)
+            if not part.height:
+                continue
+            n = part.height
+            columns: dict[str, list[Any]] = part.to_dict(as_series=False)
+            columns |= {"content_hash": [h for h, keep in zip(hashes, fresh, strict=True)
+                                         if keep is new],
+                        "change_seq": [seq] * n, "updated_at": [now] * n}
+            if new:
+                columns |= {"created_at": [now] * n, "version": [1] * n,
+                            "identity_id": [None] * n}
+                insert_columns(ctx.session, Record, columns)
             else:
-                new_rows.append({**row, "content_hash": digest, "change_seq": seq,
-                                 "created_at": now, "updated_at": now, "version": 1,
-                                 "identity_id": None})
-        touched.extend(work["record_id"].to_list())
-        bulk_insert(ctx.session, Record, new_rows)
-        bulk_update(ctx.session, Record, "record_id", changed_rows)
+                columns["version"] = [existing[rid][1] + 1 for rid in columns["record_id"]]
+                update_columns(ctx.session, Record, "record_id", columns)
 
     def _score(self, index: RecordIndex, work: pl.DataFrame) -> pl.DataFrame:
         """Pairs of `work` records with everything indexed: each pair once, in (smaller,
@@ -468,22 +481,11 @@ class IdentityStore:
         )
 
     @staticmethod
-    def _link_rows(pairs: pl.DataFrame, *, contributions: bool) -> list[dict[str, Any]]:
-        """`links` rows from scored pairs (with `mw_*` contributions when asked)."""
-        mw = [c for c in pairs.columns if c.startswith("mw_")] if contributions else []
-        out: list[dict[str, Any]] = []
-        for left, right, prob, weight, flag, *contrib in pairs.select(
-            "record_id_l", "record_id_r", "match_probability", "match_weight",
-            "possible_multiple_birth", *mw,
-        ).iter_rows():
-            out.append({
-                "record_id_l": left, "record_id_r": right,
-                "match_probability": float(prob), "match_weight": float(weight),
-                "possible_multiple_birth": bool(flag),
-                "contributions": ({c: _json_float(v) for c, v in zip(mw, contrib, strict=True)}
-                                  if contributions else None),
-            })
-        return out
+    def _pair_rows(pairs: pl.DataFrame) -> list[dict[str, Any]]:
+        """Scored pairs as `links` rows without contributions."""
+        return pairs.select(*PAIR_COLUMNS[:2],
+                            pl.col(*PAIR_COLUMNS[2:4]).cast(pl.Float64),
+                            pl.col(PAIR_COLUMNS[4]).fill_null(False).cast(pl.Boolean)).to_dicts()
 
     def upsert_record(self, record: Mapping[str, Any], *, actor: str = "loader",
                       validate: bool = True) -> RecordOutcome:
@@ -561,11 +563,17 @@ def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:
     return canonical_frame(frame.drop("__i"))[0]
 
 
-def _json_float(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if number == number else None
+def _link_columns(pairs: pl.DataFrame) -> dict[str, list[Any]]:
+    """`links` rows as columns from scored pairs, the `mw_*` contributions as JSON text
+    (NaN as null)."""
+    mw = [c for c in pairs.columns if c.startswith("mw_")]
+    return pairs.select(
+        *PAIR_COLUMNS[:2],
+        pl.col(*PAIR_COLUMNS[2:4]).cast(pl.Float64),
+        pl.col(PAIR_COLUMNS[4]).fill_null(False).cast(pl.Boolean),
+        (pl.struct(mw).struct.json_encode() if mw
+         else pl.lit(None, dtype=pl.String)).alias("contributions"),
+    ).to_dict(as_series=False)
 
 
 def _settings_json(settings: Any) -> str:
