@@ -5,8 +5,10 @@ pair gets the first level whose predicate holds, the last level being 'else'. Le
 readable label, an optional term-frequency column, and a flag saying the level means "clearly a
 different given name" (the twin guard reads it).
 
-`compare()` evaluates every comparison vectorised over candidate pairs; `reference_gamma()` is
-the per-pair reference the tests hold the fast path to.
+`compare()` evaluates every comparison over candidate pairs: vectorised in polars
+(`compare_vectorised`), or for the few pairs of one record matched online in plain Python once
+per distinct pair of values (`compare_plain`, made of `reference_gamma()`, the per-pair
+reference the tests hold the vectorised path to).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -48,6 +51,10 @@ from features.predicates import (
 )
 
 NULL_LEVEL = -1
+SMALL_COMPARE_PAIRS = 200
+"""Up to this many pairs `compare` runs in plain Python (`compare_plain`): each polars
+expression costs tens of microseconds whatever the rows, and the level chains have hundreds
+of them, while one record's few hundred candidates share most of their values."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,11 @@ class Comparison:
             if level.tf_column:
                 cols.add(level.tf_column)
         return cols
+
+    @cached_property
+    def sorted_columns(self) -> tuple[str, ...]:
+        """`columns()` in order, computed once (the plain path asks for every record)."""
+        return tuple(sorted(self.columns()))
 
     def similarities(self) -> set[tuple[str, str]]:
         return set().union(*(lvl.predicate.similarities() for lvl in self.levels))
@@ -343,7 +355,18 @@ def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.Da
 
 def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison],
             right: pl.DataFrame | None = None) -> pl.DataFrame:
-    """`gamma_<name>` level columns (Int8, -1 = null) for every pair, plus the tf values."""
+    """`gamma_<name>` level columns (Int8, -1 = null) for every pair, after `idx_l`, `idx_r`.
+
+    `idx_l` indexes `prepared`, `idx_r` indexes `right` (`prepared` when None)."""
+    if len(pairs) <= SMALL_COMPARE_PAIRS:
+        return compare_plain(prepared, pairs, comparisons, right)
+    return compare_vectorised(prepared, pairs, comparisons, right)
+
+
+def compare_vectorised(prepared: pl.DataFrame, pairs: pl.DataFrame,
+                       comparisons: Sequence[Comparison], right: pl.DataFrame | None = None
+                       ) -> pl.DataFrame:
+    """`compare` in polars over the frame of both sides' columns per pair."""
     columns = set().union(*(c.columns() for c in comparisons))
     frame = pair_frame(prepared, pairs, columns, right)
     frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)))
@@ -351,6 +374,65 @@ def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[C
     if shared_columns:
         frame = frame.with_columns(shared_columns)
     return frame.select(pl.col("idx_l"), pl.col("idx_r"), *gamma_exprs)
+
+
+def compare_plain(prepared: pl.DataFrame, pairs: pl.DataFrame,
+                  comparisons: Sequence[Comparison], right: pl.DataFrame | None = None
+                  ) -> pl.DataFrame:
+    """`compare` in plain Python: each comparison's `reference_gamma` once per distinct pair
+    of the values it reads (for a few pairs only: a loop per pair)."""
+    columns = sorted(set().union(*(c.sorted_columns for c in comparisons)))
+    left = ValueRows(prepared, columns)
+    right_rows = left if right is None else ValueRows(right, columns)
+    idx_l, idx_r = pairs["idx_l"].to_list(), pairs["idx_r"].to_list()
+    return pl.DataFrame([
+        pairs["idx_l"], pairs["idx_r"],
+        *(pl.Series(c.gamma_column, _plain_levels(c, left, right_rows, idx_l, idx_r),
+                    dtype=pl.Int8) for c in comparisons)])
+
+
+class ValueRows:
+    """A frame's columns as rows of hashable values (lists become tuples), and as the
+    mappings `reference_gamma` reads, built on demand."""
+
+    def __init__(self, frame: pl.DataFrame, columns: list[str]) -> None:
+        self.columns = columns
+        self.position = {c: i for i, c in enumerate(columns)}
+        values = [_hashable(frame.get_column(c)) for c in columns]
+        self.rows: list[tuple[Any, ...]] = list(zip(*values, strict=True))
+        self._mappings: dict[int, dict[str, Any]] = {}
+
+    def mapping(self, row: int) -> dict[str, Any]:
+        found = self._mappings.get(row)
+        if found is None:
+            found = self._mappings[row] = dict(zip(self.columns, self.rows[row], strict=True))
+        return found
+
+    def key(self, columns: Sequence[str]) -> itemgetter[Any]:
+        """A function from a row to its values of `columns` (a memo key)."""
+        return itemgetter(*(self.position[c] for c in columns))
+
+
+def _hashable(series: pl.Series) -> list[Any]:
+    values = series.to_list()
+    if isinstance(series.dtype, pl.List):
+        return [None if v is None else tuple(v) for v in values]
+    return values
+
+
+def _plain_levels(comparison: Comparison, left: ValueRows, right: ValueRows,
+                  idx_l: list[int], idx_r: list[int]) -> list[int]:
+    wanted = comparison.sorted_columns
+    left_key, right_key = left.key(wanted), right.key(wanted)
+    known: dict[tuple[Any, Any], int] = {}
+    levels = []
+    for i, j in zip(idx_l, idx_r, strict=True):
+        key = (left_key(left.rows[i]), right_key(right.rows[j]))
+        level = known.get(key)
+        if level is None:
+            level = known[key] = comparison.reference_gamma(left.mapping(i), right.mapping(j))
+        levels.append(level)
+    return levels
 
 
 @lru_cache(maxsize=32)

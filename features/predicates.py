@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,7 +37,8 @@ def scalar_score(metric: str, left: str, right: str) -> float:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, list) and len(value) == 0)
+    """None, or an empty list (lists may come as tuples: `compare_plain` hashes them)."""
+    return value is None or (isinstance(value, list | tuple) and len(value) == 0)
 
 
 class Predicate(Protocol):
@@ -148,8 +150,13 @@ class Similar:
         if a is None or b is None:
             return False
         score = scalar_score(self.metric, a, b)
-        threshold = float(np.float32(self.threshold))  # the vectorised path compares in float32
+        threshold = self._threshold32
         return score <= threshold if self.is_distance else score >= threshold
+
+    @cached_property
+    def _threshold32(self) -> float:
+        """The threshold as the vectorised path compares it (in float32)."""
+        return float(np.float32(self.threshold))
 
     def similarities(self) -> set[tuple[str, str]]:
         return {(self.col, self.metric)}

@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 
 from features.comparisons import (
     NULL_LEVEL,
+    SMALL_COMPARE_PAIRS,
     Comparison,
     birth_date_comparison,
     birth_place_comparison,
     compare,
+    compare_plain,
+    compare_vectorised,
     exact_comparison,
     given_name_comparison,
     local_id_comparison,
@@ -442,7 +445,7 @@ ORACLE_BUGS: dict[str, str] = {}
 def mismatches(comparison: Comparison, prepared: pl.DataFrame, pairs: pl.DataFrame
                ) -> list[tuple[dict[str, object], dict[str, object], int, int]]:
     """(left, right, vectorised level, reference level) for every pair where they differ."""
-    fast = compare(prepared, pairs, [comparison])[comparison.gamma_column].to_list()
+    fast = compare_vectorised(prepared, pairs, [comparison])[comparison.gamma_column].to_list()
     records = [prepared.row(i, named=True) for i in range(len(prepared))]
     columns = sorted(comparison.columns())
     out = []
@@ -500,6 +503,28 @@ def test_vectorised_equals_reference_on_every_pair(comparison: Comparison,
     assert not found, f"{len(found)} mismatches (vectorised, reference): {found[:3]}"
 
 
+def test_plain_equals_vectorised_on_every_pair(universe: pl.DataFrame,
+                                               pairs_frame: PairsBuilder) -> None:
+    """The plain path (a few pairs of one record matched online) gives the vectorised levels,
+    here forced over every ordered pair of the sample, all comparisons at once."""
+    pairs = all_ordered_pairs(len(universe), pairs_frame)
+    plain = compare_plain(universe, pairs, ORACLE_COMPARISONS)
+    assert plain.schema == compare_vectorised(universe, pairs.head(0), ORACLE_COMPARISONS).schema
+    assert plain.equals(compare_vectorised(universe, pairs, ORACLE_COMPARISONS))
+
+
+def test_plain_path_against_another_frame(universe: pl.DataFrame,
+                                          pairs_frame: PairsBuilder) -> None:
+    """One record against rows of another frame (the online matcher's gathered candidates),
+    below and above the plain path's size bound."""
+    left, right = universe.head(1), universe.slice(1)
+    for count in (5, SMALL_COMPARE_PAIRS + 1):
+        pairs = pairs_frame([0] * count, [i % len(right) for i in range(count)])
+        fast = compare_vectorised(left, pairs, ORACLE_COMPARISONS, right)
+        assert compare_plain(left, pairs, ORACLE_COMPARISONS, right).equals(fast)
+        assert compare(left, pairs, ORACLE_COMPARISONS, right).equals(fast)
+
+
 @pytest.mark.parametrize("comparison", ORACLE_COMPARISONS, ids=lambda c: c.name)
 def test_oracle_sample_reaches_the_levels(comparison: Comparison, universe: pl.DataFrame,
                                           pairs_frame: PairsBuilder) -> None:
@@ -520,7 +545,8 @@ def test_vectorised_equals_reference_at_a_threshold(
         pairs_frame: PairsBuilder) -> None:
     comparison = string_comparison("x", column, thresholds=(threshold,))
     prepared = prepare(canonical([{field: a}, {field: b}]))
-    fast = int(compare(prepared, pairs_frame([0], [1]), [comparison])[comparison.gamma_column][0])
+    fast = int(compare_vectorised(prepared, pairs_frame([0], [1]),
+                                  [comparison])[comparison.gamma_column][0])
     slow = comparison.reference_gamma(prepared.row(0, named=True), prepared.row(1, named=True))
     assert fast == slow == level(comparison, f"jaro-winkler >= {threshold}")
 
