@@ -226,9 +226,7 @@ def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
         ("birth_state", normalise_us_state(pl.col("birth_state")).alias("bstate")),
         ("birth_country", normalise_country(pl.col("birth_country")).alias("bcountry")),
         ("parent1_first_name", _parent_first_name(pl.col("parent1_first_name")).alias("p1fn")),
-        ("parent1_last_name", _parent_last_name(pl.col("parent1_last_name")).alias("p1ln")),
         ("parent2_first_name", _parent_first_name(pl.col("parent2_first_name")).alias("p2fn")),
-        ("parent2_last_name", _parent_last_name(pl.col("parent2_last_name")).alias("p2ln")),
         ("parent1_first_name", _parent_groups("parent1_first_name").alias("p1fn_groups")),
         ("parent2_first_name", _parent_groups("parent2_first_name").alias("p2fn_groups")),
         ("local_student_id", fold_code(pl.col("local_student_id")).alias("lsid_raw")),
@@ -243,10 +241,6 @@ def _parent_first_name(raw: pl.Expr) -> pl.Expr:
 def _parent_groups(column: str) -> pl.Expr:
     """A parent's given name as its equivalence groups (PEPE and JOSE overlap)."""
     return name_groups(_name_text(pl.col(column)).str.split(" ").list.first())
-
-
-def _parent_last_name(raw: pl.Expr) -> pl.Expr:
-    return compact(join_particles(_name_text(raw, given=False)))
 
 
 @cache
