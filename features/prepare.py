@@ -136,10 +136,15 @@ def _prepare_small(records: pl.DataFrame, extra: tuple[str, ...],
         values, dtypes = memo.outputs(columns, schema, groups)
         columns.update(values)
         schema.update(dtypes)
-    final = columns_frame(columns, {c: schema[c] for c in _final_inputs()}).select(
-        _final_exprs())
+    final = final_keys_plain(columns)
+    if final is None:
+        computed = columns_frame(columns, {c: schema[c] for c in _final_inputs()}).select(
+            _final_exprs())
+        final = {c: computed[c].to_list() for c in computed.columns}
+    columns.update(final)
+    schema.update(_final_schema())
     kept = {c: dtype for c, dtype in schema.items() if c not in _DROPPED}
-    return columns_frame(columns, kept).hstack(final.get_columns())
+    return columns_frame(columns, kept)
 
 
 def _strings(frame: pl.DataFrame, column: str) -> list[Any]:
@@ -183,6 +188,31 @@ def _final_exprs() -> list[pl.Expr]:
 @cache
 def _final_inputs() -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for e in _final_exprs() for c in e.meta.root_names()))
+
+
+@cache
+def _final_schema() -> dict[str, pl.DataType]:
+    return {e.meta.output_name(): pl.String() for e in _final_exprs()}
+
+
+def final_keys_plain(columns: Columns) -> Columns | None:
+    """`_final_exprs` in plain Python for a few rows (None, for polars to do it, if a state
+    or local id is not the letters and digits `fold_code` leaves)."""
+    codes = [v for c in ("state", "lsid_raw") for v in columns[c] if v is not None]
+    if not all(v.isascii() and v.isalnum() for v in codes):
+        return None
+    return {
+        "mn_initial": [None if mn is None else mn[:1] for mn in columns["mn"]],
+        "fn_second": [rest if rest is not None else mn if mn is not None and len(mn) > 1
+                      else None for rest, mn in zip(columns["fn_rest"], columns["mn"],
+                                                    strict=True)],
+        "lsid": [None if state is None or code is None else f"{state}:{code}"
+                 for state, code in zip(columns["state"], columns["lsid_raw"], strict=True)],
+        "parents_key": [None if a is None or b is None else f"{min(a, b)}|{max(a, b)}"
+                        for a, b in zip(columns["p1fn"], columns["p2fn"], strict=True)],
+        "name_pair": [None if a is None or b is None else f"{a}|{b}" if a <= b else f"{b}|{a}"
+                      for a, b in zip(columns["fn_phon"], columns["ln1_phon"], strict=True)],
+    }
 
 
 @cache

@@ -1,17 +1,22 @@
 """The plain-Python twins of the one-record path give exactly what their polars expressions give.
 
 `fold_code_ascii` and `date_digits_plain` serve a value memo's unseen identifiers and birth
-dates without a query; `plain_keys` builds the blocking keys of a few rows. Each must agree
+dates without a query; `plain_keys` builds the blocking keys of a few rows; `TwinGuard.flags`
+and `max_present` give the twin flag and the pair frequencies of a few pairs. Each must agree
 with the expression it stands in for on every value it covers (and decline the others).
 """
 
 from __future__ import annotations
+
+import math
+import random
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from features.comparisons import NULL_LEVEL, SMALL_COMPARE_PAIRS
 from features.dates import (
     DATE_PATTERNS,
     DEFAULT_DATE_FORMATS,
@@ -19,10 +24,11 @@ from features.dates import (
     date_digits_plain,
     repair_ocr_digits,
 )
-from features.prepare import prepare
+from features.prepare import _final_exprs, final_keys_plain, prepare
 from features.text import fold_code, fold_code_ascii
+from matcher.blocking import candidate_pairs
 from matcher.online import plain_keys
-from matcher.pipeline import Linker
+from matcher.pipeline import TWIN_FLAG, Linker, max_present, twin_guard
 from matcher.settings import load_preset
 
 CODES = ["TX-12 34", "  ab_c9 ", "", "   ", "---", "x", "0007", "José-1", "PeÃ±a 2", None]
@@ -104,3 +110,70 @@ def test_plain_keys_decline_other_key_types() -> None:
     rows = pl.DataFrame({k: pl.Series([None], dtype=pl.Float64)
                          for rule in linker.rules for k in rule.keys})
     assert plain_keys(rows, linker.rules) is None
+
+
+# --- the pair flags of a few pairs (`Linker.compare` below `SMALL_COMPARE_PAIRS`) -------------
+
+@pytest.mark.parametrize("preset", ["msix", "febrl", "pseudopeople"])
+def test_twin_guard_flags_agree_with_its_expression(preset: str) -> None:
+    """Every level combination the guard reads (sampled), with every multiple-birth flag."""
+    linker = Linker(load_preset(preset))
+    guard = twin_guard(tuple(linker.comparisons))
+    if guard is None:
+        pytest.skip(f"{preset} has no twin guard")
+    rng = random.Random(7)
+    levels = {c.gamma_column: range(NULL_LEVEL, len(c.levels)) for c in linker.comparisons}
+    n = 5_000
+    gammas = {column: [rng.choice(levels[column]) for _ in range(n)] for column in levels}
+    flags = [rng.choice(["Y", "N", None]) for _ in range(2 * n)]
+    frame = pl.DataFrame({**{c: pl.Series(v, dtype=pl.Int8) for c, v in gammas.items()},
+                          "__mbf_l": flags[:n], "__mbf_r": flags[n:]},
+                         schema_overrides={"__mbf_l": pl.String, "__mbf_r": pl.String})
+    expected = frame.select(guard.expr()).to_series().to_list()
+    assert guard.flags(gammas, flags[:n], flags[n:]) == expected
+    assert 0 < sum(expected) < n
+
+
+def test_max_present_agrees_with_max_horizontal() -> None:
+    values = [None, math.nan, 0.0, 0.25, 1.0]
+    pairs = [(a, b) for a in values for b in values]
+    frame = pl.DataFrame({"a": [a for a, _ in pairs], "b": [b for _, b in pairs]},
+                         schema={"a": pl.Float64, "b": pl.Float64})
+    expected = frame.select(pl.max_horizontal("a", "b")).to_series().to_list()
+    got = [max_present(a, b) for a, b in pairs]
+    assert [repr(v) for v in got] == [repr(v) for v in expected]
+
+
+def test_plain_pair_flags_agree_with_the_query() -> None:
+    """`Linker.compare` below and above the plain bound gives the same frame (twins and
+    frequencies included)."""
+    from benchmarks.synthetic import generate
+
+    raw, _ = generate(400, seed=11)
+    linker = Linker(load_preset("msix"))
+    prepared = linker.prepare(raw)
+    pairs, _ = candidate_pairs(prepared, linker.rules)
+    pairs = pairs.select("idx_l", "idx_r")
+    assert len(pairs) > SMALL_COMPARE_PAIRS
+    whole = linker.compare(prepared, pairs)
+    chunks = [linker.compare(prepared, pairs.slice(start, 50))
+              for start in range(0, len(pairs), 50)]
+    assert pl.concat(chunks).equals(whole)
+    assert whole[TWIN_FLAG].any()
+
+
+def test_final_keys_plain_agree_with_their_expressions() -> None:
+    """Every combination of a few values, missing ones and non-ASCII ones included."""
+    names = [None, "", "A", "ANA", "ÁNGEL", "ZOE", "Ñ"]
+    rows = [(mn, rest, state, code, a, b)
+            for mn in names for rest in (None, "LUIS") for state in (None, "TX")
+            for code in (None, "A12", "7") for a in names[:5] for b in names[2:]]
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(
+        ("mn", "fn_rest", "state", "lsid_raw", "p1fn", "p2fn"))}
+    columns |= {"fn_phon": columns["p1fn"], "ln1_phon": columns["p2fn"]}
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
+    expected = frame.select(_final_exprs())
+    got = final_keys_plain(columns)
+    assert got is not None
+    assert got == {c: expected[c].to_list() for c in expected.columns}
+    assert final_keys_plain({**columns, "state": ["T X"] * len(rows)}) is None
