@@ -1,11 +1,13 @@
 """Training the Fellegi–Sunter model from comparison-vector counts (both engines).
 
 EM only ever looks at distinct comparison vectors and how many pairs share each, so an engine
-hands over `patterns`: one row per distinct (gamma_*, holds<i>) combination among the candidate
-pairs, with its `count`. The default engine groups its pairs in polars, the Spark engine on the
-cluster; the model is then fitted here, the same way for both: u from random pairs, m by EM per
-blocking rule in order (each session learning only what earlier ones could not), the prior from
-the candidates, one polishing M-step, u refined, the prior again.
+hands over `patterns`: one row per distinct (gamma_*, tfb_*, holds<i>) combination among the
+candidate pairs, with its `count` (`tfb_<comparison>`: the frequency of the shared value, in
+half-bit buckets, for pairs on a term-frequency level; see `tf_bucket_exprs`). The default
+engine groups its pairs in polars, the Spark engine on the cluster; the model is then fitted
+here, the same way for both: u from random pairs, m by EM per blocking rule in order (each
+session learning only what earlier ones could not), the prior from the candidates, one
+polishing M-step, u refined, the prior again.
 
 A session with more than `em_max_pairs` pairs is fitted on a seeded uniform sample of that many
 (drawn from the counts); below it nothing is sampled.
@@ -18,12 +20,58 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from models.fellegi_sunter import EMSession, FellegiSunterModel
+from features.comparisons import Comparison
+from models.fellegi_sunter import (
+    PROBABILITY_FLOOR,
+    TF_BUCKETS_PER_BIT,
+    EMSession,
+    FellegiSunterModel,
+)
 
 if TYPE_CHECKING:
     from matcher.pipeline import Linker
 
 COUNT = "count"
+NO_TF_BUCKET = -1
+
+
+def tf_bucket_column(comparison: Comparison) -> str:
+    return f"tfb_{comparison.name}"
+
+
+def tf_bucket_columns(comparisons: list[Comparison]) -> list[str]:
+    """The `tfb_*` columns `tf_bucket_exprs` makes (comparisons with term-frequency levels)."""
+    return [tf_bucket_column(c) for c in comparisons if any(lvl.tf_column for lvl in c.levels)]
+
+
+def tf_bucket_exprs(comparisons: list[Comparison]) -> list[pl.Expr]:
+    """Per pair, for each comparison with term-frequency levels: round(-2·log2 frequency) of
+    the pair's value when the pair is on such a level, else `NO_TF_BUCKET`. Reads the levels
+    (`gamma_<name>`) and the pair's `tf_<column>` frequencies."""
+    exprs = []
+    for comparison in comparisons:
+        bucket = pl.lit(NO_TF_BUCKET, dtype=pl.Int8)
+        for level, spec in enumerate(comparison.levels):
+            if not spec.tf_column:
+                continue
+            freq = pl.col(f"tf_{spec.tf_column}")
+            known = freq.is_not_null() & freq.is_not_nan()
+            scaled = (-TF_BUCKETS_PER_BIT * freq.clip(lower_bound=PROBABILITY_FLOOR).log(2)
+                      ).round().cast(pl.Int8)
+            bucket = pl.when((pl.col(comparison.gamma_column) == level) & known).then(
+                scaled).otherwise(bucket)
+        if any(spec.tf_column for spec in comparison.levels):
+            exprs.append(bucket.alias(tf_bucket_column(comparison)))
+    return exprs
+
+
+def tf_bucket_matrix(patterns: pl.DataFrame, comparisons: list[Comparison]) -> np.ndarray:
+    """`tfb_*` per pattern and comparison (`NO_TF_BUCKET` where a comparison has none)."""
+    matrix = np.full((len(patterns), len(comparisons)), NO_TF_BUCKET, dtype=np.int8)
+    for index, comparison in enumerate(comparisons):
+        if tf_bucket_column(comparison) in patterns.columns:
+            matrix[:, index] = patterns[tf_bucket_column(comparison)].to_numpy()
+    return matrix
 
 
 def holds_column(index: int) -> str:
@@ -54,6 +102,7 @@ def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFram
               else np.zeros((0, len(comparisons)), dtype=np.int8))
     counts = (patterns[COUNT].to_numpy().astype(np.int64) if len(patterns)
               else np.zeros(0, dtype=np.int64))
+    buckets = tf_bucket_matrix(patterns, comparisons)
     rng = np.random.default_rng(settings.seed)
     sessions = []
     for index, rule in enumerate(linker.rules):
@@ -67,15 +116,15 @@ def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFram
                   else np.zeros(0, dtype=bool))
         kept, _ = sample_counts(counts[inside], em_max_pairs, rng)
         sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned,
-                                  counts=kept))
+                                  counts=kept, tf_buckets=buckets[inside]))
     model.fit_m(sessions)
     # fit_prior needs every candidate; over a sample, the pair total scaled alike gives the
     # same expected-matches ratio
     kept, share = sample_counts(counts, em_max_pairs, rng)
     scaled_total = total_pairs if share == 1.0 else round(total_pairs * share)
-    model.fit_prior(matrix, scaled_total, counts=kept)
-    model.polish_m(matrix, counts=kept)
-    model.fit_prior(matrix, scaled_total, counts=kept)
+    model.fit_prior(matrix, scaled_total, counts=kept, tf_buckets=buckets)
+    model.polish_m(matrix, counts=kept, tf_buckets=buckets)
+    model.fit_prior(matrix, scaled_total, counts=kept, tf_buckets=buckets)
     model.refine_u(random_gammas)
-    model.fit_prior(matrix, scaled_total, counts=kept)
+    model.fit_prior(matrix, scaled_total, counts=kept, tf_buckets=buckets)
     return model

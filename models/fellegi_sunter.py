@@ -5,13 +5,16 @@ blocked candidate pairs, one EM session per blocking rule with the comparisons t
 conditions on held out (their agreement inside the rule is forced, not learned). The prior is
 the expected number of matches among candidates over all possible pairs. Levels that carry a
 term-frequency column replace u by the frequency of the value, so a shared HERNANDEZ counts for
-less than a shared TZOC.
+less than a shared TZOC. EM sees those frequencies too, as buckets of half a bit per pattern
+(`tf_buckets`): inside a block of people born the same day, two SOFIAs are far likelier
+strangers than two YARELIs, and a session that ignored it would learn "different surname" as
+common among matches.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +25,8 @@ from matcher.errors import ModelError
 from models.base import gamma_matrix, scores_frame
 
 PROBABILITY_FLOOR = 1e-6
+TF_BUCKETS_PER_BIT = 2
+"""Resolution of the frequencies EM sees: bucket b stands for 2^(-b / 2)."""
 UNSEEN_LEVEL_M = 1e-4
 """A level whose learned m is at or below this was not seen by the session that learned it."""
 
@@ -54,6 +59,8 @@ class EMSession:
     not_learned: frozenset[int] = frozenset()
     counts: np.ndarray | None = None
     """When given, row i of `gammas` stands for `counts[i]` pairs (a comparison vector)."""
+    tf_buckets: np.ndarray | None = None
+    """When given, the pairs' value frequencies (`tf_bucket`), shaped like `gammas`."""
 
     @property
     def pairs(self) -> int:
@@ -94,25 +101,63 @@ def _unlearned_m(u: np.ndarray, labels: Sequence[str]) -> np.ndarray:
     return _normalise(m)
 
 
-def _patterns(gammas: np.ndarray, counts: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct comparison vectors and their counts (EM works on these, not on pairs).
+def tf_frequency(buckets: np.ndarray) -> np.ndarray:
+    """The frequency a `tf_bucket` stands for (NaN for -1, no frequency)."""
+    return np.where(buckets >= 0, np.exp2(-buckets.astype(float) / TF_BUCKETS_PER_BIT), np.nan)
+
+
+def _frequency_deviation(patterns: np.ndarray, u: list[np.ndarray],
+                         tf_buckets: np.ndarray | None, comparisons: Collection[int]
+                         ) -> np.ndarray:
+    """Per pattern, the sum over `comparisons` of log2(u / frequency) where the pattern has a
+    frequency: what term frequencies change in its weight.
+
+    A comparison a blocking rule forced to agree (see `_forced_frequency`) counts here too:
+    its level says nothing inside the block, but the frequency of the shared value does."""
+    total = np.zeros(len(patterns))
+    if tf_buckets is None:
+        return total
+    for i in comparisons:
+        column = patterns[:, i]
+        freq = tf_frequency(tf_buckets[:, i])
+        deviation = np.log2(u[i][np.maximum(column, 0)]) - np.log2(
+            np.maximum(freq, PROBABILITY_FLOOR))
+        total += np.where(np.isnan(freq) | (column < 0), 0.0, deviation)
+    return total
+
+
+def _row_codes(matrix: np.ndarray) -> np.ndarray:
+    """One int64 per row, equal for equal rows (values >= -1): each column a digit in its own
+    radix (rows compared whole only when the digits would overflow)."""
+    shifted = matrix.astype(np.int64) + 1
+    radices = shifted.max(axis=0) + 1 if len(shifted) else np.ones(matrix.shape[1], np.int64)
+    if float(np.log2(radices.astype(float)).sum()) >= 62:
+        return np.unique(shifted, axis=0, return_inverse=True)[1].reshape(-1)
+    codes = np.zeros(len(matrix), dtype=np.int64)
+    for column, radix in enumerate(radices.tolist()):
+        codes = codes * radix + shifted[:, column]
+    return codes
+
+
+def _patterns(gammas: np.ndarray, counts: np.ndarray | None = None,
+              tf_buckets: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Distinct comparison vectors (with their tf buckets) and their counts (EM works on
+    these, not on pairs).
 
     `counts`, when given, says how many pairs each row of `gammas` stands for."""
     if not len(gammas):
-        return gammas, np.zeros(0)
-    shifted = gammas.astype(np.int64) + 1
-    radix = int(shifted.max()) + 1
-    codes = np.zeros(len(gammas), dtype=np.int64)
-    for column in range(gammas.shape[1]):
-        codes = codes * radix + shifted[:, column]
-    if counts is None:
-        _, first, totals = np.unique(codes, return_index=True, return_counts=True)
-        return gammas[first], totals.astype(float)
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    totals = np.bincount(inverse, weights=counts.astype(float), minlength=len(first))
+        return gammas, np.zeros(0), tf_buckets
+    width = gammas.shape[1]
+    matrix = gammas if tf_buckets is None else np.hstack(
+        [gammas.astype(np.int16), tf_buckets.astype(np.int16)])
+    _, first, inverse = np.unique(_row_codes(matrix), return_index=True, return_inverse=True)
+    weights = None if counts is None else counts.astype(float)
+    totals = np.bincount(inverse, weights=weights, minlength=len(first)).astype(float)
     present = totals > 0
-    return gammas[first][present], totals[present]
+    distinct = matrix[first][present]
+    buckets = None if tf_buckets is None else distinct[:, width:]
+    return distinct[:, :width].astype(gammas.dtype), totals[present], buckets
 
 
 class FellegiSunterModel:
@@ -143,8 +188,8 @@ class FellegiSunterModel:
         self.u_ = u
         return self
 
-    def polish_m(self, candidate_gammas: np.ndarray, counts: np.ndarray | None = None
-                 ) -> FellegiSunterModel:
+    def polish_m(self, candidate_gammas: np.ndarray, counts: np.ndarray | None = None,
+                 tf_buckets: np.ndarray | None = None) -> FellegiSunterModel:
         """Estimate the levels no session could see, by one M-step over all candidate pairs.
 
         A session cannot see levels its blocking rule makes impossible (a first/last swap is
@@ -155,9 +200,10 @@ class FellegiSunterModel:
         m, u = self._checked()
         if self.prior_ is None:
             raise ModelError("fit_prior must run before polish_m")
-        patterns, totals = _patterns(candidate_gammas, counts)
-        posterior = self._posterior(patterns, m, u, self._candidate_lambda,
-                                    range(len(self.layouts))) * totals
+        patterns, totals, buckets = _patterns(candidate_gammas, counts, tf_buckets)
+        every = range(len(self.layouts))
+        posterior = self._posterior(patterns, m, u, self._candidate_lambda, every,
+                                    _frequency_deviation(patterns, u, buckets, every)) * totals
         polished = []
         for index, layout in enumerate(self.layouts):
             sums = _level_sums(patterns[:, index], posterior, len(layout.labels))
@@ -177,7 +223,7 @@ class FellegiSunterModel:
         m, u = self._checked()
         if self.prior_ is None:
             raise ModelError("fit_prior must run before refine_u")
-        patterns, counts = _patterns(random_gammas)
+        patterns, counts, _ = _patterns(random_gammas)
         non_match = (1.0 - self._posterior(patterns, m, u, self.prior_,
                                            range(len(self.layouts)))) * counts
         refined = []
@@ -206,7 +252,7 @@ class FellegiSunterModel:
             if not new or session.pairs < 50:
                 continue
             fixed = {i: learned[i] for i in usable if i in learned}
-            m, lam, iterations = self._em(session.gammas, new, fixed, session.counts)
+            m, lam, iterations = self._em(session, new, fixed)
             for i in new:
                 learned[i] = m[i]
             self.sessions_.append({"rule": session.name, "pairs": session.pairs,
@@ -218,13 +264,16 @@ class FellegiSunterModel:
         return self
 
     def fit_prior(self, candidate_gammas: np.ndarray, total_pairs: int,
-                  counts: np.ndarray | None = None) -> FellegiSunterModel:
+                  counts: np.ndarray | None = None, tf_buckets: np.ndarray | None = None
+                  ) -> FellegiSunterModel:
         """Prior = expected matches among the candidates / every possible pair."""
         m, u = self._checked()
-        patterns, counts = _patterns(candidate_gammas, counts)
+        patterns, counts, buckets = _patterns(candidate_gammas, counts, tf_buckets)
+        every = range(len(self.layouts))
+        deviation = _frequency_deviation(patterns, u, buckets, every)
         lam = 0.5
         for _ in range(self.max_iter):
-            posterior = self._posterior(patterns, m, u, lam, range(len(self.layouts)))
+            posterior = self._posterior(patterns, m, u, lam, every, deviation)
             new = float((posterior * counts).sum() / max(counts.sum(), 1.0))
             if abs(new - lam) < self.tol:
                 lam = new
@@ -235,17 +284,20 @@ class FellegiSunterModel:
         self.prior_ = float(min(max(expected / max(total_pairs, 1), 1e-12), 0.5))
         return self
 
-    def _em(self, gammas: np.ndarray, learn: list[int], fixed: dict[int, np.ndarray],
-            pair_counts: np.ndarray | None = None) -> tuple[list[np.ndarray], float, int]:
+    def _em(self, session: EMSession, learn: list[int], fixed: dict[int, np.ndarray]
+            ) -> tuple[list[np.ndarray], float, int]:
         _, u = self._checked(need_m=False)
-        patterns, counts = _patterns(gammas, pair_counts)
+        patterns, counts, buckets = _patterns(session.gammas, session.counts,
+                                              session.tf_buckets)
         m = [fixed.get(i, _initial_m(len(layout.labels)))
              for i, layout in enumerate(self.layouts)]
         active = [*learn, *fixed]
+        deviation = _frequency_deviation(patterns, u, buckets,
+                                         {*active, *self._forced_frequency(session)})
         lam = 0.1
         iterations = 0
         for iterations in range(1, self.max_iter + 1):  # noqa: B007 - returned after the loop
-            posterior = self._posterior(patterns, m, u, lam, active)
+            posterior = self._posterior(patterns, m, u, lam, active, deviation)
             weights = posterior * counts
             new_lam = float(weights.sum() / counts.sum())
             change = abs(new_lam - lam)
@@ -259,10 +311,23 @@ class FellegiSunterModel:
                 break
         return m, lam, iterations
 
+    def _forced_frequency(self, session: EMSession) -> tuple[int, ...]:
+        """The held-out comparison whose value frequency informs the session: the one
+        carrying term frequencies, when there is exactly one. With two (a block on first
+        name and surname) the product of their frequencies overstates rarity (families pass
+        both names on; namesakes with rare names abound at scale): on 300k synthetic records
+        it raised m("different birth date") from 0.03 to 0.11 and the review queue from 5.3%
+        to 6.4% of records, where one frequency alone brought the queue to 5.0%."""
+        forced = tuple(i for i in sorted(session.held_out)
+                       if any(self.layouts[i].tf_columns))
+        return forced if len(forced) == 1 else ()
+
     @staticmethod
     def _posterior(patterns: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], lam: float,
-                   active: Sequence[int]) -> np.ndarray:
-        log_odds = np.full(len(patterns), np.log2(lam / (1 - lam)))
+                   active: Sequence[int], deviation: np.ndarray | float = 0.0) -> np.ndarray:
+        """P(match) per pattern from the `active` comparisons, plus `deviation` bits
+        (`_frequency_deviation`: u replaced by the value's frequency, as `predict` does)."""
+        log_odds = np.full(len(patterns), np.log2(lam / (1 - lam))) + deviation
         for i in active:
             column = patterns[:, i]
             ratio = np.log2(m[i]) - np.log2(u[i])

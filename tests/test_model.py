@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from matcher.errors import ModelError
 from models import FellegiSunterModel, MatchModel, SupervisedModel, load_model, load_model_json
-from models.fellegi_sunter import ComparisonLayout, EMSession
+from models.fellegi_sunter import ComparisonLayout, EMSession, _patterns, tf_frequency
 
 # Four comparisons with independent levels; the last level of each is 'else'.
 TRUE_M = [np.array([0.85, 0.10, 0.05]), np.array([0.70, 0.20, 0.10]),
@@ -143,6 +143,65 @@ def test_term_frequency_replaces_u_on_its_level() -> None:
     assert mw[0] < mw[2] < mw[1]  # a common surname counts for less than a rare one
 
 
+def _block_on_a_first_name(n: int, rng: np.random.Generator, *, second_tf: bool = False
+                           ) -> tuple[FellegiSunterModel, EMSession]:
+    """A session blocked on the first name (held out) that learns one binary surname level.
+
+    Matches share rare first names (frequency 2^-15), non-matches common ones (2^-2); random
+    pairs agree on a first name 1 time in 256. The surname alone cannot tell the two classes
+    apart (one binary level), the frequency of the shared first name can. With `second_tf`
+    the surname is a second held-out comparison with frequencies (a block on both names)."""
+    is_match = rng.random(n) < 0.3
+    surname = np.where(is_match, rng.random(n) >= 0.9, rng.random(n) >= 0.2).astype(np.int8)
+    place = np.where(is_match, rng.random(n) >= 0.5, rng.random(n) >= 0.5).astype(np.int8)
+    gammas = np.stack([np.zeros(n, dtype=np.int8), surname, place], axis=1)
+    buckets = np.full(gammas.shape, -1, dtype=np.int8)
+    buckets[:, 0] = np.where(is_match, 30, 4)  # half bits: 2^-15 and 2^-2
+    layouts = [ComparisonLayout("first_name", ("exact", "else"), ("fn", None)),
+               ComparisonLayout("surname", ("agree", "else"),
+                                ("ln1" if second_tf else None, None)),
+               ComparisonLayout("birth_place", ("agree", "else"), (None, None))]
+    random_pairs = np.ones((25_600, 3), dtype=np.int8)
+    random_pairs[:100, 0] = 0  # u(first name exact) = 1/256
+    random_pairs[:1_280, 1] = 0  # u(surname agree) = 0.05
+    random_pairs[:12_800, 2] = 0
+    model = FellegiSunterModel(layouts, max_iter=300, tol=1e-9).fit_u(random_pairs)
+    held_out = frozenset({0, 1}) if second_tf else frozenset({0})
+    return model, EMSession("first name", gammas, held_out, tf_buckets=buckets)
+
+
+def test_em_reads_the_frequency_of_the_value_a_block_forced() -> None:
+    model, session = _block_on_a_first_name(20_000, np.random.default_rng(5))
+    model.fit_m([session])
+    assert model.m_ is not None
+    assert model.m_[1][0] == pytest.approx(0.9, abs=0.04)
+    assert model.sessions_[0]["lambda"] == pytest.approx(0.3, abs=0.03)
+    # without the frequencies the surname alone becomes the latent class
+    blind, _ = _block_on_a_first_name(20_000, np.random.default_rng(5))
+    blind.fit_m([EMSession("first name", session.gammas, session.held_out)])
+    assert blind.m_ is not None and blind.m_[1][0] > 0.97
+
+
+def test_two_forced_frequencies_are_not_multiplied() -> None:
+    """Blocked on two names, neither frequency informs EM (see `_forced_frequency`)."""
+    model, session = _block_on_a_first_name(20_000, np.random.default_rng(5), second_tf=True)
+    assert model._forced_frequency(session) == ()
+    single, one = _block_on_a_first_name(20_000, np.random.default_rng(5))
+    assert single._forced_frequency(one) == (0,)
+
+
+def test_patterns_split_by_frequency_bucket() -> None:
+    gammas = np.zeros((4, 20), dtype=np.int8)
+    buckets = np.full((4, 20), -1, dtype=np.int8)
+    buckets[:, 0] = [8, 8, 24, 30]
+    patterns, counts, pattern_buckets = _patterns(gammas, np.array([1, 2, 3, 4]), buckets)
+    assert pattern_buckets is not None
+    assert sorted(zip(pattern_buckets[:, 0].tolist(), counts.tolist(), strict=True)) == [
+        (8, 3.0), (24, 3.0), (30, 4.0)]
+    assert len(patterns) == 3
+    np.testing.assert_allclose(tf_frequency(np.array([8, -1])), [2.0 ** -4, np.nan])
+
+
 # --- persistence --------------------------------------------------------------------------------
 
 
@@ -254,3 +313,23 @@ def test_bad_model_json_raises_model_error(text: str) -> None:
 def test_missing_model_file_raises_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="cannot read"):
         load_model(tmp_path / "nope.json")
+
+
+def test_tf_buckets_only_for_pairs_on_a_frequency_level() -> None:
+    from matcher.pipeline import Linker
+    from matcher.settings import load_preset
+    from matcher.training import tf_bucket_columns, tf_bucket_exprs
+
+    comparisons = Linker(load_preset("msix")).comparisons
+    first = next(c for c in comparisons if c.name == "first_name")
+    exact, different = first.level_index("exact"), len(first.levels) - 1
+    frame = pl.DataFrame({
+        **{c.gamma_column: [different] * 4 for c in comparisons},
+        first.gamma_column: [exact, exact, different, exact],
+        **{f"tf_{column}": [0.5] * 4 for column in ("fn", "ln1", "mn", "parents_key")},
+    }).with_columns(pl.Series("tf_fn", [0.125, 1e-9, 0.125, float("nan")]))
+    buckets = frame.select(tf_bucket_exprs(comparisons))
+    assert buckets.columns == tf_bucket_columns(comparisons)
+    assert "tfb_first_name" in buckets.columns and "tfb_birth_date" not in buckets.columns
+    # 2^-3 is bucket 6; below the probability floor (1e-6) the bucket stops at 40
+    assert buckets["tfb_first_name"].to_list() == [6, 40, -1, -1]

@@ -57,7 +57,7 @@ from matcher.spark.work import (
     prepare_batch,
     score_batch,
 )
-from matcher.training import COUNT, holds_column, train_model
+from matcher.training import COUNT, holds_column, tf_bucket_columns, train_model
 from models.base import MatchModel
 
 if TYPE_CHECKING:
@@ -201,7 +201,8 @@ class SparkLinker:
         gamma_cols = [c.gamma_column for c in self.linker.comparisons]
         random_gammas = gamma_array(collect(compared.select(gamma_cols)),
                                     self.linker.comparisons)
-        group = gamma_cols + [holds_column(i) for i in range(len(self.linker.rules))]
+        group = (gamma_cols + tf_bucket_columns(self.linker.comparisons)
+                 + [holds_column(i) for i in range(len(self.linker.rules))])
         patterns = collect(gammas.groupBy(group).agg(F.count(F.lit(1)).alias(COUNT)))
         self.details["em_patterns"] = len(patterns)
         return train_model(self.linker, random_gammas, patterns, pairs_total,

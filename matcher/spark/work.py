@@ -18,6 +18,7 @@ import polars as pl
 
 from matcher.pipeline import Linker
 from matcher.settings import Settings
+from matcher.training import tf_bucket_exprs
 from models import load_model_json
 
 IDX = "idx"
@@ -73,7 +74,8 @@ def compare_batch(pairs: pl.DataFrame, settings_json: str, passthrough: tuple[st
     rows = pl.int_range(len(pairs), dtype=pl.UInt32, eager=True)
     gammas = linker.compare(left, pl.DataFrame({"idx_l": rows, "idx_r": rows}), right)
     return pl.concat([pairs.select("idx_l", "idx_r", *passthrough),
-                      gammas.drop("idx_l", "idx_r")], how="horizontal")
+                      gammas.drop("idx_l", "idx_r").with_columns(
+                          tf_bucket_exprs(linker.comparisons))], how="horizontal")
 
 
 def score_batch(gammas: pl.DataFrame, settings_json: str, model_json: str,
