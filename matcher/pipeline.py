@@ -6,16 +6,18 @@ the stage functions, which the tests call directly.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from features.comparisons import Comparison, build_comparison, compare
+from features.comparisons import SMALL_COMPARE_PAIRS, Comparison, build_comparison, compare
 from features.prepare import prepare
 from features.value_memo import ValueMemo
 from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs
@@ -39,7 +41,7 @@ SCORE_CHUNK = 1_000_000
 COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 TWIN_FLAG = "possible_multiple_birth"
-"""Per pair: same birth date and family, given names of two people (`_twin_expr`)."""
+"""Per pair: same birth date and family, given names of two people (`TwinGuard`)."""
 
 
 @dataclass
@@ -117,19 +119,44 @@ class Linker:
         right = left if right is None else right
         gammas = compare(left, pairs, self.comparisons, right)
         tf = self.tf_columns() if term_frequencies else []
+        if len(pairs) <= SMALL_COMPARE_PAIRS:
+            return gammas.hstack(self._pair_flags_plain(left, pairs, right, gammas, tf))
         # the twin flag and the pair's frequencies in one query over the levels and both
-        # sides' values (for one record, a query costs more than its rows)
+        # sides' values
         sides = {"mbf": "__mbf", **{f"tf_{c}": f"__tf_{c}" for c in tf}}
         return gammas.hstack([*gather_columns(left, pairs["idx_l"], sides, "_l"),
                               *gather_columns(right, pairs["idx_r"], sides, "_r")]).select(
             *gammas.columns, self._twin_flag,
             *(pl.max_horizontal(f"__tf_{c}_l", f"__tf_{c}_r").alias(f"tf_{c}") for c in tf))
 
+    def _pair_flags_plain(self, left: pl.DataFrame, pairs: pl.DataFrame, right: pl.DataFrame,
+                          gammas: pl.DataFrame, tf: list[str]) -> list[pl.Series]:
+        """The twin flag and the pair's frequencies of `compare`, in plain Python (for a few
+        pairs: the query over them costs more than its rows)."""
+        idx_l, idx_r = pairs["idx_l"].to_list(), pairs["idx_r"].to_list()
+
+        def sides(column: str) -> tuple[list[Any], list[Any]]:
+            values_l, values_r = left[column].to_list(), right[column].to_list()
+            return [values_l[i] for i in idx_l], [values_r[j] for j in idx_r]
+
+        guard = self._twin_guard
+        flags = ([False] * len(pairs) if guard is None else guard.flags(
+            {c: gammas[c].to_list() for c in guard.columns}, *sides("mbf")))
+        return [pl.Series(TWIN_FLAG, flags, dtype=pl.Boolean),
+                *(pl.Series(f"tf_{c}", list(map(max_present, *sides(f"tf_{c}"))),
+                            dtype=pl.Float64) for c in tf)]
+
+    @cached_property
+    def _twin_guard(self) -> TwinGuard | None:
+        """The twin guard, or None when the settings turn it off."""
+        return (twin_guard(tuple(self.comparisons)) if self.settings.multiple_birth_guard
+                else None)
+
     @cached_property
     def _twin_flag(self) -> pl.Expr:
-        """`_twin_expr`, or False for every pair when the settings turn the guard off."""
-        expr = _twin_expr(tuple(self.comparisons)) if self.settings.multiple_birth_guard else None
-        return pl.repeat(False, pl.len()).alias(TWIN_FLAG) if expr is None else expr
+        """`TwinGuard.expr`, or False for every pair without a guard."""
+        guard = self._twin_guard
+        return pl.repeat(False, pl.len()).alias(TWIN_FLAG) if guard is None else guard.expr()
 
     def pair_term_frequencies(self, left: pl.DataFrame, pairs: pl.DataFrame,
                               right: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -325,10 +352,8 @@ def sample_random_pairs(sources: pl.Series, count: int, link_only: bool, seed: i
 def identifier_agreement(comparisons: list[Comparison]) -> pl.Expr:
     """An identifier comparison (a national id, the state's student id) agrees, exactly or on
     a fuzzy level: evidence about the person, not the family."""
-    agree = [pl.col(c.gamma_column).is_between(0, len(c.levels) - 2)
-             for c in comparisons if c.identifier]
-    # without identifiers: False for every pair (a bare literal would select one row)
-    return pl.any_horizontal(agree) if agree else pl.repeat(False, pl.len())
+    return _identifier_expr(tuple((c.gamma_column, len(c.levels) - 2)
+                                  for c in comparisons if c.identifier))
 
 
 def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], suffix: str
@@ -338,45 +363,130 @@ def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], 
     return [s.alias(names[s.name] + suffix) for s in gathered.get_columns()]
 
 
-@lru_cache(maxsize=32)
-def _twin_expr(comparisons: tuple[Comparison, ...]) -> pl.Expr | None:
+@dataclass(frozen=True)
+class TwinGuard:
     """Same birth date, related surnames, clearly different given names: possibly twins.
 
-    Over the gamma columns and the two sides' multiple-birth flags (`__mbf_l`, `__mbf_r`);
-    built once per set of comparisons (None without the comparisons it needs).
     The birth date and the surnames agree on any level but 'different' (or are missing).
     Male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
     do not agree: with the same recorded sex the difference is a typo.
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
+    Read over the gamma columns and the two sides' multiple-birth flags: as an expression
+    (`expr`, over `__mbf_l`, `__mbf_r`) or, for a few pairs, in plain Python (`flags`).
     """
-    by_kind = {c.kind: c for c in comparisons}
-    needed = ("given_name", "birth_date", "surname")
-    if not all(k in by_kind for k in needed):
+
+    given: str
+    birth: str
+    surname: str
+    sex: str | None
+    birth_else: int
+    surname_else: int
+    sex_else: int
+    different: tuple[int, ...]
+    not_same_name: tuple[int, ...]
+    """A declared multiple birth needs the very same given name to link on its own."""
+    gendered: tuple[int, ...]
+    swapped: tuple[int, ...]
+    identifiers: tuple[tuple[str, int], ...]
+    """(gamma column, last level that is not 'different') of the identifier comparisons."""
+
+    @classmethod
+    def of(cls, comparisons: tuple[Comparison, ...]) -> TwinGuard | None:
+        """The guard for these comparisons (None without the comparisons it needs)."""
+        by_kind = {c.kind: c for c in comparisons}
+        if not all(k in by_kind for k in ("given_name", "birth_date", "surname")):
+            return None
+        given, dob, surname = by_kind["given_name"], by_kind["birth_date"], by_kind["surname"]
+        sex = next((c for c in comparisons if c.primary == ("sex",)), None)
+        levels = range(len(given.levels))
+        return cls(
+            given.gamma_column, dob.gamma_column, surname.gamma_column,
+            None if sex is None else sex.gamma_column,
+            len(dob.levels) - 1, len(surname.levels) - 1,
+            -2 if sex is None else len(sex.levels) - 1,
+            tuple(i for i in levels if given.levels[i].different_name),
+            tuple(i for i in levels if i != given.level_index("exact")),
+            tuple(i for i in levels if given.levels[i].gendered),
+            (given.level_index("first and last name swapped"),),
+            tuple((c.gamma_column, len(c.levels) - 2) for c in comparisons if c.identifier))
+
+    def expr(self) -> pl.Expr:
+        given = pl.col(self.given)
+        # any birth-date level but 'different' (a typo or a missing date does not tell twins
+        # apart)
+        same_birth = pl.col(self.birth) < self.birth_else
+        same_family = pl.col(self.surname) < self.surname_else
+        flagged_birth = (pl.col("__mbf_l").eq("Y") | pl.col("__mbf_r").eq("Y")).fill_null(False)
+        identifier_agrees = _identifier_expr(self.identifiers)
+        sex = None if self.sex is None else pl.col(self.sex)
+        same_sex_variant = (given.is_in(self.gendered) & (sex == 0) if sex is not None
+                            else pl.lit(False))
+        # a boy and a girl born the same day to one family, names alike (ALEJANDRO/ALEJAANDRA)
+        sexes_differ = sex == self.sex_else if sex is not None else pl.lit(False)
+        expr = (same_birth & same_family & ~identifier_agrees
+                & ((given.is_in(self.different) & ~same_sex_variant)
+                   | (sexes_differ & given.is_in(self.not_same_name))
+                   | (flagged_birth & given.is_in(self.not_same_name)
+                      & ~given.is_in(self.swapped))))
+        return expr.fill_null(False).alias(TWIN_FLAG)
+
+    @property
+    def columns(self) -> list[str]:
+        """The gamma columns `flags` reads."""
+        return [self.given, self.birth, self.surname, *([self.sex] if self.sex else []),
+                *(column for column, _ in self.identifiers)]
+
+    def flags(self, gammas: Mapping[str, Sequence[int]], mbf_l: Sequence[str | None],
+              mbf_r: Sequence[str | None]) -> list[bool]:
+        """`expr` per pair in plain Python (for a few pairs)."""
+        agree = _identifier_plain(self.identifiers, gammas, len(mbf_l))
+        sexes = gammas[self.sex] if self.sex is not None else [None] * len(mbf_l)
+        return [self._flag(*row) for row in zip(
+            gammas[self.given], gammas[self.birth], gammas[self.surname], sexes, agree,
+            mbf_l, mbf_r, strict=True)]
+
+    def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
+              mbf_l: str | None, mbf_r: str | None) -> bool:
+        if birth >= self.birth_else or surname >= self.surname_else or identified:
+            return False
+        if given in self.different and not (given in self.gendered and sex == 0):
+            return True
+        if given not in self.not_same_name:
+            return False
+        return sex == self.sex_else or (
+            (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped)
+
+
+def max_present(left: float | None, right: float | None) -> float | None:
+    """`pl.max_horizontal` of two floats: nulls and NaN left out (NaN when nothing else)."""
+    values = [v for v in (left, right) if v is not None]
+    if not values:
         return None
-    given, dob, surname = (by_kind[k] for k in needed)
-    different = [i for i, lvl in enumerate(given.levels) if lvl.different_name]
-    # a declared multiple birth needs the very same given name to link on its own
-    not_same_name = [i for i in range(len(given.levels)) if i != given.level_index("exact")]
-    # any birth-date level but 'different' (a typo or a missing date does not tell twins apart)
-    same_birth = pl.col(dob.gamma_column) < len(dob.levels) - 1
-    same_family = pl.col(surname.gamma_column) < len(surname.levels) - 1
-    flagged_birth = (pl.col("__mbf_l").eq("Y") | pl.col("__mbf_r").eq("Y")).fill_null(False)
-    identifier_agrees = identifier_agreement(list(comparisons))
-    gendered = [i for i, lvl in enumerate(given.levels) if lvl.gendered]
-    swapped = [given.level_index("first and last name swapped")]
-    sex = next((c for c in comparisons if c.primary == ("sex",)), None)
-    same_sex_variant = (pl.col(given.gamma_column).is_in(gendered)
-                        & (pl.col(sex.gamma_column) == 0) if sex is not None else pl.lit(False))
-    # a boy and a girl born the same day to one family, names alike (ALEJANDRO/ALEJAANDRA)
-    sexes_differ = (pl.col(sex.gamma_column) == len(sex.levels) - 1 if sex is not None
-                    else pl.lit(False))
-    expr = (same_birth & same_family & ~identifier_agrees
-            & ((pl.col(given.gamma_column).is_in(different) & ~same_sex_variant)
-               | (sexes_differ & pl.col(given.gamma_column).is_in(not_same_name))
-               | (flagged_birth & pl.col(given.gamma_column).is_in(not_same_name)
-                  & ~pl.col(given.gamma_column).is_in(swapped))))
-    return expr.fill_null(False).alias(TWIN_FLAG)
+    numbers = [v for v in values if not math.isnan(v)]
+    return max(numbers) if numbers else math.nan
+
+
+def _identifier_expr(identifiers: tuple[tuple[str, int], ...]) -> pl.Expr:
+    agree = [pl.col(column).is_between(0, top) for column, top in identifiers]
+    # without identifiers: False for every pair (a bare literal would select one row)
+    return pl.any_horizontal(agree) if agree else pl.repeat(False, pl.len())
+
+
+def _identifier_plain(identifiers: tuple[tuple[str, int], ...],
+                      gammas: Mapping[str, Sequence[int]], pairs: int) -> list[bool]:
+    columns = [gammas[column] for column, _ in identifiers]
+    tops = [top for _, top in identifiers]
+    if not columns:
+        return [False] * pairs
+    return [any(0 <= g <= top for g, top in zip(row, tops, strict=True))
+            for row in zip(*columns, strict=True)]
+
+
+@lru_cache(maxsize=32)
+def twin_guard(comparisons: tuple[Comparison, ...]) -> TwinGuard | None:
+    """`TwinGuard.of`, built once per set of comparisons."""
+    return TwinGuard.of(comparisons)
 
 
 def identity_table(record_ids: pl.Series, labels: np.ndarray) -> pl.DataFrame:
