@@ -8,7 +8,7 @@ from the indexed records, kept current on every add and remove.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -28,6 +28,33 @@ TAIL_SHARE = 0.05
 (or `TAIL_MIN_ROWS`): merging copies the whole base, and gathering rows from a frame of many
 chunks costs time in proportion to its rows (list columns), so both are kept rare."""
 TAIL_MIN_ROWS = 10_000
+SMALL_BLOCK = 32
+"""Blocks up to this many rows are tuples, larger ones lists. Python's garbage collector
+skips tuples of plain ints once it has seen them, but walks every list on each full
+collection: with a list per key (most blocks hold a row or two), full collections of a large
+index had cost seconds each."""
+
+Block = tuple[int, ...] | list[int]
+
+
+def _block_add(blocks: dict[str, Block], key: str, row: int) -> None:
+    found = blocks.get(key)
+    if found is None:
+        blocks[key] = (row,)
+    elif isinstance(found, list):
+        found.append(row)
+    else:
+        blocks[key] = (*found, row) if len(found) < SMALL_BLOCK else [*found, row]
+
+
+def _block_remove(blocks: dict[str, Block], key: str, row: int) -> None:
+    found = blocks.get(key)
+    if found is None or row not in found:
+        return
+    if isinstance(found, list):
+        found.remove(row)
+    else:
+        blocks[key] = tuple(r for r in found if r != row)
 
 
 class OnlineMatcher:
@@ -38,7 +65,7 @@ class OnlineMatcher:
         self._tail: pl.DataFrame | None = None
         self._live: list[bool] = []
         self._row_of: dict[str, int] = {}
-        self._blocks: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.linker.rules]
+        self._blocks: list[dict[str, Block]] = [{} for _ in self.linker.rules]
         self._tf_counts: dict[str, Counter[str]] = {c: Counter() for c in self.linker.tf_columns()}
         self._tf_totals: dict[str, int] = dict.fromkeys(self._tf_counts, 0)
         self.memo = ValueMemo()
@@ -91,12 +118,12 @@ class OnlineMatcher:
         start = len(self._live)
         self._append(prepared.with_columns((pl.col("idx") + start).cast(pl.UInt32).alias("idx")))
         self._live.extend([True] * len(prepared))
-        for offset, record_id in enumerate(prepared["record_id"].to_list()):
-            self._row_of[record_id] = start + offset
+        rows = range(start, start + len(prepared))
+        self._row_of.update(zip(prepared["record_id"].to_list(), rows, strict=True))
         for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
-            for offset, key in enumerate(keys):
+            for row, key in zip(rows, keys, strict=True):
                 if key is not None:
-                    blocks[key].append(start + offset)
+                    _block_add(blocks, key, row)
         for column, counts in self._tf_counts.items():
             present = [v for v in prepared[column].to_list() if v is not None]
             counts.update(present)
@@ -112,8 +139,8 @@ class OnlineMatcher:
         gone = self.rows(np.asarray(rows))
         for keys, blocks in zip(self._keys(gone), self._blocks, strict=True):
             for row, key in zip(rows, keys, strict=True):
-                if key is not None and row in blocks.get(key, []):
-                    blocks[key].remove(row)
+                if key is not None:
+                    _block_remove(blocks, key, row)
         for column, counts in self._tf_counts.items():
             for value in gone[column].to_list():
                 if value is not None:
@@ -158,6 +185,8 @@ class OnlineMatcher:
             return tail[idx - base_rows]
         gathered = pl.concat([base[idx[in_base]], tail[idx[~in_base] - base_rows]],
                              how="vertical_relaxed")
+        if (idx[1:] >= idx[:-1]).all():
+            return gathered  # ascending positions: the base's rows already come first
         order = np.concatenate([np.flatnonzero(in_base), np.flatnonzero(~in_base)])
         return gathered[np.argsort(order, kind="stable")]
 
@@ -185,11 +214,12 @@ class OnlineMatcher:
                 right.extend(rows)
         if not left:
             return pl.DataFrame(schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
-        # each pair once, sorted by (left, right): unique over one int64 key is many times
-        # faster than np.unique(axis=0) on two columns
+        # each pair once, sorted by (left, right): one int64 key per pair, sorted, and kept
+        # where it differs from the one before (np.unique hashes first: ten times slower)
         width = len(self._live) + 1
-        codes = np.unique(np.asarray(left, dtype=np.int64) * width
-                          + np.asarray(right, dtype=np.int64))
+        codes = np.sort(np.asarray(left, dtype=np.int64) * width
+                        + np.asarray(right, dtype=np.int64))
+        codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
         lefts, rights = np.divmod(codes, width)
         keep = rights != np.asarray(own)[lefts]
         return pl.DataFrame({"idx_l": lefts[keep].astype(np.uint32),
@@ -223,4 +253,3 @@ class OnlineMatcher:
         return pl.DataFrame([*ids, *(scores.get_column(c) for c in SCORE_COLUMNS[2:]),
                              *(scores.get_column(c) for c in contribution_columns),
                              gammas.get_column(TWIN_FLAG)])
-
