@@ -336,21 +336,22 @@ def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.Da
         return frame
     ordered = sorted(needed)
     columns = sorted({column for column, _ in ordered})
-    sides = frame.select(pl.col(f"{c}_{side}").fill_null("") for c in columns for side in "lr")
-    missing = frame.select(
-        (pl.col(f"{column}_l").is_null() | pl.col(f"{column}_r").is_null()).alias(str(i))
-        for i, (column, _) in enumerate(ordered)).to_numpy()
-    values = {c: sides[c].to_list() for c in sides.columns}  # once per column, not per metric
+    # both sides (nulls as "") and where either is missing, in one query
+    sides = frame.select(
+        *(pl.col(f"{c}_{side}").fill_null("") for c in columns for side in "lr"),
+        *((pl.col(f"{c}_l").is_null() | pl.col(f"{c}_r").is_null()).alias(f"{c}_missing")
+          for c in columns))
+    values = {c: sides[c].to_list() for c in sides.columns[:2 * len(columns)]}
     new_columns = []
-    for i, (column, metric) in enumerate(ordered):
+    for column, metric in ordered:
         scores = process.cpdist(values[f"{column}_l"], values[f"{column}_r"],
                                 scorer=SIMILARITY_SCORERS[metric],
                                 workers=-1 if len(frame) > 20_000 else 1)
         scores = np.asarray(scores, dtype=np.float32)
-        scores[missing[:, i]] = np.nan
-        new_columns.append(pl.Series(similarity_column(column, metric), scores))
-    names = [s.name for s in new_columns]
-    return frame.with_columns(new_columns).with_columns(pl.col(names).fill_nan(None))
+        scores[sides[f"{column}_missing"].to_numpy()] = np.nan
+        new_columns.append(pl.Series(similarity_column(column, metric), scores,
+                                     nan_to_null=True))
+    return frame.hstack(new_columns)
 
 
 def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison],

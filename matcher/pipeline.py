@@ -359,8 +359,8 @@ def identifier_agreement(comparisons: list[Comparison]) -> pl.Expr:
 def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], suffix: str
               ) -> list[pl.Series]:
     """Columns of `frame` at `rows`, renamed to `names[column] + suffix`."""
-    gathered = pl.DataFrame([frame.get_column(c) for c in names])[rows]
-    return [s.alias(names[s.name] + suffix) for s in gathered.get_columns()]
+    # `Series[rows]` gathers without the frame's indexing machinery (a few µs per column)
+    return [frame.get_column(c)[rows].alias(name + suffix) for c, name in names.items()]
 
 
 @dataclass(frozen=True)
@@ -460,11 +460,11 @@ class TwinGuard:
 
 def max_present(left: float | None, right: float | None) -> float | None:
     """`pl.max_horizontal` of two floats: nulls and NaN left out (NaN when nothing else)."""
-    values = [v for v in (left, right) if v is not None]
-    if not values:
-        return None
-    numbers = [v for v in values if not math.isnan(v)]
-    return max(numbers) if numbers else math.nan
+    if left is None or math.isnan(left):
+        return left if right is None else right
+    if right is None or math.isnan(right):
+        return left
+    return max(left, right)
 
 
 def _identifier_expr(identifiers: tuple[tuple[str, int], ...]) -> pl.Expr:
