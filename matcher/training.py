@@ -5,9 +5,9 @@ hands over `patterns`: one row per distinct (gamma_*, tfb_*, holds<i>) combinati
 candidate pairs, with its `count` (`tfb_<comparison>`: the frequency of the shared value, in
 half-bit buckets, for pairs on a term-frequency level; see `tf_bucket_exprs`). The default
 engine groups its pairs in polars, the Spark engine on the cluster; the model is then fitted
-here, the same way for both: u from random pairs, m by EM per blocking rule in order (each
-session learning only what earlier ones could not), the prior from the candidates, one
-polishing M-step, u refined, the prior again.
+here, the same way for both: u from random pairs, m by EM per blocking rule (identifier rules
+first, see `learning_order`; each session learning only what earlier ones could not), the
+prior from the candidates, one polishing M-step, u refined, the prior again.
 
 A session with more than `em_max_pairs` pairs is fitted on a seeded uniform sample of that many
 (drawn from the counts); below it nothing is sampled.
@@ -89,6 +89,20 @@ def sample_counts(counts: np.ndarray, limit: int | None, rng: np.random.Generato
     return rng.multivariate_hypergeometric(counts.astype(np.int64), limit), limit / total
 
 
+def learning_order(linker: Linker) -> list[int]:
+    """The blocking rules in the order EM learns from them: rules keyed on identifiers alone
+    (the state's student id, a national id) first, then the rest as listed.
+
+    Such a rule's pairs are nearly all one person, so the levels learned there are what true
+    matches look like; a rule on names fills, at scale, with namesakes whose parents share a
+    common given name, and EM counts them as matches that disagree on the birth date (on 300k
+    synthetic records m("birth date different") was 0.019 learned after the name rules, 0.0003
+    after the identifier rule, 0.0005 among the true matches)."""
+    identifiers = {column for c in linker.comparisons if c.identifier for column in c.primary}
+    first = [i for i, rule in enumerate(linker.rules) if rule.conditions_on() <= identifiers]
+    return first + [i for i in range(len(linker.rules)) if i not in first]
+
+
 def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFrame,
                 total_pairs: int, *, em_max_pairs: int | None = None) -> FellegiSunterModel:
     """Fit the model on `patterns` (see the module docstring); `random_gammas` are the
@@ -117,7 +131,7 @@ def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFram
         kept, _ = sample_counts(counts[inside], em_max_pairs, rng)
         sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned,
                                   counts=kept, tf_buckets=buckets[inside]))
-    model.fit_m(sessions)
+    model.fit_m([sessions[i] for i in learning_order(linker)])
     # fit_prior needs every candidate; over a sample, the pair total scaled alike gives the
     # same expected-matches ratio
     kept, share = sample_counts(counts, em_max_pairs, rng)

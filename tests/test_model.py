@@ -333,3 +333,18 @@ def test_tf_buckets_only_for_pairs_on_a_frequency_level() -> None:
     assert "tfb_first_name" in buckets.columns and "tfb_birth_date" not in buckets.columns
     # 2^-3 is bucket 6; below the probability floor (1e-6) the bucket stops at 40
     assert buckets["tfb_first_name"].to_list() == [6, 40, -1, -1]
+
+
+@pytest.mark.parametrize(("preset", "first"), [("msix", "state_local_id"), ("febrl", "ssn"),
+                                               ("pseudopeople", "birth_date+surname_sound")])
+def test_em_learns_from_identifier_rules_first(preset: str, first: str) -> None:
+    from matcher.pipeline import Linker
+    from matcher.settings import load_preset
+    from matcher.training import learning_order
+
+    linker = Linker(load_preset(preset))
+    order = learning_order(linker)
+    assert sorted(order) == list(range(len(linker.rules)))
+    assert linker.rules[order[0]].name == first
+    rest = [i for i in order if linker.rules[i].name != first]
+    assert rest == sorted(rest)  # the others keep the preset's order
