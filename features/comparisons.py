@@ -383,13 +383,23 @@ def compare_plain(prepared: pl.DataFrame, pairs: pl.DataFrame,
     """`compare` in plain Python: each comparison's `reference_gamma` once per distinct pair
     of the values it reads (for a few pairs only: a loop per pair)."""
     columns = sorted(set().union(*(c.sorted_columns for c in comparisons)))
-    left = ValueRows(prepared, columns)
-    right_rows = left if right is None else ValueRows(right, columns)
-    idx_l, idx_r = pairs["idx_l"].to_list(), pairs["idx_r"].to_list()
+    left, idx_l = _referenced(prepared, pairs["idx_l"], columns)
+    right_rows, idx_r = _referenced(prepared if right is None else right, pairs["idx_r"],
+                                    columns)
     return pl.DataFrame([
         pairs["idx_l"], pairs["idx_r"],
         *(pl.Series(c.gamma_column, _plain_levels(c, left, right_rows, idx_l, idx_r),
                     dtype=pl.Int8) for c in comparisons)])
+
+
+def _referenced(frame: pl.DataFrame, idx: pl.Series, columns: list[str]
+                ) -> tuple[ValueRows, list[int]]:
+    """The rows of `frame` that `idx` points at, and `idx` renumbered into them: a frame
+    larger than the pairs (the last few pairs of a batch) is not read whole."""
+    if frame.height <= len(idx):
+        return ValueRows(frame, columns), idx.to_list()
+    rows, position = np.unique(idx.to_numpy(), return_inverse=True)
+    return ValueRows(frame.select(columns)[rows], columns), position.tolist()
 
 
 class ValueRows:

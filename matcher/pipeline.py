@@ -133,11 +133,10 @@ class Linker:
                           gammas: pl.DataFrame, tf: list[str]) -> list[pl.Series]:
         """The twin flag and the pair's frequencies of `compare`, in plain Python (for a few
         pairs: the query over them costs more than its rows)."""
-        idx_l, idx_r = pairs["idx_l"].to_list(), pairs["idx_r"].to_list()
-
         def sides(column: str) -> tuple[list[Any], list[Any]]:
-            values_l, values_r = left[column].to_list(), right[column].to_list()
-            return [values_l[i] for i in idx_l], [values_r[j] for j in idx_r]
+            # gathered first: `left` may be a whole batch's records
+            return (left.get_column(column)[pairs["idx_l"]].to_list(),
+                    right.get_column(column)[pairs["idx_r"]].to_list())
 
         guard = self._twin_guard
         flags = ([False] * len(pairs) if guard is None else guard.flags(

@@ -523,6 +523,10 @@ def test_plain_path_against_another_frame(universe: pl.DataFrame,
         fast = compare_vectorised(left, pairs, ORACLE_COMPARISONS, right)
         assert compare_plain(left, pairs, ORACLE_COMPARISONS, right).equals(fast)
         assert compare(left, pairs, ORACLE_COMPARISONS, right).equals(fast)
+    # a few pairs within one larger frame (the last pairs of a batch): only their rows are read
+    few = pairs_frame([3, 3, 140, 7], [9, 140, 3, 7])
+    assert compare_plain(universe, few, ORACLE_COMPARISONS).equals(
+        compare_vectorised(universe, few, ORACLE_COMPARISONS))
 
 
 @pytest.mark.parametrize("comparison", ORACLE_COMPARISONS, ids=lambda c: c.name)
