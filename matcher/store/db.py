@@ -1,6 +1,7 @@
 """Engines, migrations and transactions for the two supported databases.
 
-- SQLite file (`sqlite:///path.db`, or a bare path): WAL journal, foreign keys on, writers take
+- SQLite file (`sqlite:///path.db`, or a bare path): WAL journal (checkpointed every 20,000
+  pages), foreign keys on, writers take
   the database lock up front (`BEGIN IMMEDIATE`), so writers are serialised.
 - PostgreSQL (`postgresql+psycopg://...`): every write transaction locks the single
   `store_state` row first (`SELECT ... FOR UPDATE`), which serialises writers and makes events
@@ -27,6 +28,10 @@ from matcher.errors import StoreError
 from matcher.store.models import StoreState
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 20_000
+"""Pages the WAL may hold before a commit copies them into the database (SQLite's default is
+1,000): a 1,000-record batch dirties more than that, so every commit checkpointed, rewriting
+the same index pages each time (at 280k records: commit CPU 52 -> 29 ms per batch)."""
 
 
 def normalise_url(url: str | Path) -> str:
@@ -76,6 +81,7 @@ def _sqlite_engine(url: str, *, in_memory: bool, echo: bool) -> Engine:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()

@@ -17,7 +17,6 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.orm import aliased
 
 from matcher.errors import StoreError
 from matcher.store.backend import MatchingBackend
@@ -98,16 +97,16 @@ def _in(column: Any, values: Iterable[str]) -> Any:
 
 def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> set[str]:
     """The closure of `seeds` over identity membership, strong links and must-links."""
-    member, mate = aliased(Record), aliased(Record)
     members: set[str] = set(seeds)
     frontier = set(members)
+    seen_identities: set[str] = set()
     while frontier:
         found: set[str] = set()
+        identities: set[str] = set()
         for part in chunked(sorted(frontier)):
-            found.update(ctx.scalars(
-                select(mate.record_id).join(member, mate.identity_id == member.identity_id)
-                .where(_in(member.record_id, part))
-            ))
+            identities.update(i for i in ctx.scalars(
+                select(Record.identity_id).where(_in(Record.record_id, part))
+            ) if i is not None)
             for left, right in ctx.select(
                 select(Link.record_id_l, Link.record_id_r).where(
                     or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)),
@@ -120,6 +119,13 @@ def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> set[
                     Judgement.active.is_(True), Judgement.decision == "match")
             ):
                 found.update((left, right))
+        # each identity's records are read once
+        new_identities = sorted(identities - seen_identities)
+        seen_identities.update(new_identities)
+        for part in chunked(new_identities):
+            found.update(ctx.scalars(
+                select(Record.record_id).where(_in(Record.identity_id, part))
+            ))
         frontier = found - members
         members |= found
     return members
