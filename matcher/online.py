@@ -239,23 +239,25 @@ class OnlineMatcher:
     def candidates(self, prepared: pl.DataFrame) -> pl.DataFrame:
         """(idx_l into `prepared`, idx_r into the index) for every rule, each pair once."""
         cap = self.settings.max_block_size
-        left: list[int] = []
-        right: list[int] = []
+        owners: list[int] = []
+        sizes: list[int] = []
+        right = array("q")
         own = [self._row_of.get(r, -1) for r in prepared["record_id"].to_list()]
         for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
             for i, key in enumerate(keys):
                 rows = blocks.get(key) if key is not None else ()
                 if not rows or len(rows) > cap:
                     continue
-                left.extend([i] * len(rows))
+                owners.append(i)
+                sizes.append(len(rows))
                 right.extend(rows)
-        if not left:
+        if not owners:
             return pl.DataFrame(schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
         # each pair once, sorted by (left, right): one int64 key per pair, sorted, and kept
         # where it differs from the one before (np.unique hashes first: ten times slower)
         width = len(self._live) + 1
-        codes = np.sort(np.asarray(left, dtype=np.int64) * width
-                        + np.asarray(right, dtype=np.int64))
+        codes = np.sort(np.repeat(np.asarray(owners, dtype=np.int64), sizes) * width
+                        + np.frombuffer(right, dtype=np.int64))
         codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
         lefts, rights = np.divmod(codes, width)
         keep = rights != np.asarray(own)[lefts]
