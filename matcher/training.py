@@ -3,7 +3,7 @@
 EM only ever looks at distinct comparison vectors and how many pairs share each, so an engine
 hands over `patterns`: one row per distinct (gamma_*, tfb_*, holds<i>) combination among the
 candidate pairs, with its `count` (`tfb_<comparison>`: the frequency of the shared value, in
-half-bit buckets, for pairs on a term-frequency level; see `tf_bucket_exprs`). The default
+one-bit buckets, for pairs on a term-frequency level; see `tf_bucket_exprs`). The default
 engine groups its pairs in polars, the Spark engine on the cluster; the model is then fitted
 here, the same way for both: u from random pairs, m by EM per blocking rule (identifier rules
 first, see `learning_order`; each session learning only what earlier ones could not), the
@@ -45,7 +45,7 @@ def tf_bucket_columns(comparisons: list[Comparison]) -> list[str]:
 
 
 def tf_bucket_exprs(comparisons: list[Comparison]) -> list[pl.Expr]:
-    """Per pair, for each comparison with term-frequency levels: round(-2·log2 frequency) of
+    """Per pair, for each comparison with term-frequency levels: round(-log2 frequency) of
     the pair's value when the pair is on such a level, else `NO_TF_BUCKET`. Reads the levels
     (`gamma_<name>`) and the pair's `tf_<column>` frequencies."""
     exprs = []

@@ -5,7 +5,7 @@ blocked candidate pairs, one EM session per blocking rule with the comparisons t
 conditions on held out (their agreement inside the rule is forced, not learned). The prior is
 the expected number of matches among candidates over all possible pairs. Levels that carry a
 term-frequency column replace u by the frequency of the value, so a shared HERNANDEZ counts for
-less than a shared TZOC. EM sees those frequencies too, as buckets of half a bit per pattern
+less than a shared TZOC. EM sees those frequencies too, in buckets of one bit per pattern
 (`tf_buckets`): inside a block of people born the same day, two SOFIAs are far likelier
 strangers than two YARELIs, and a session that ignored it would learn "different surname" as
 common among matches.
@@ -25,8 +25,9 @@ from matcher.errors import ModelError
 from models.base import gamma_matrix, scores_frame
 
 PROBABILITY_FLOOR = 1e-6
-TF_BUCKETS_PER_BIT = 2
-"""Resolution of the frequencies EM sees: bucket b stands for 2^(-b / 2)."""
+TF_BUCKETS_PER_BIT = 1
+"""Resolution of the frequencies EM sees: bucket b stands for 2^(-b / TF_BUCKETS_PER_BIT).
+Half bits gave the same accuracy on 10k-300k synthetic records with 1.5x the patterns."""
 UNSEEN_LEVEL_M = 1e-4
 """A level whose learned m is at or below this was not seen by the session that learned it."""
 

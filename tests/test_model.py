@@ -156,7 +156,7 @@ def _block_on_a_first_name(n: int, rng: np.random.Generator, *, second_tf: bool 
     place = np.where(is_match, rng.random(n) >= 0.5, rng.random(n) >= 0.5).astype(np.int8)
     gammas = np.stack([np.zeros(n, dtype=np.int8), surname, place], axis=1)
     buckets = np.full(gammas.shape, -1, dtype=np.int8)
-    buckets[:, 0] = np.where(is_match, 30, 4)  # half bits: 2^-15 and 2^-2
+    buckets[:, 0] = np.where(is_match, 15, 2)  # 2^-15 and 2^-2
     layouts = [ComparisonLayout("first_name", ("exact", "else"), ("fn", None)),
                ComparisonLayout("surname", ("agree", "else"),
                                 ("ln1" if second_tf else None, None)),
@@ -199,7 +199,7 @@ def test_patterns_split_by_frequency_bucket() -> None:
     assert sorted(zip(pattern_buckets[:, 0].tolist(), counts.tolist(), strict=True)) == [
         (8, 3.0), (24, 3.0), (30, 4.0)]
     assert len(patterns) == 3
-    np.testing.assert_allclose(tf_frequency(np.array([8, -1])), [2.0 ** -4, np.nan])
+    np.testing.assert_allclose(tf_frequency(np.array([8, -1])), [2.0 ** -8, np.nan])
 
 
 # --- persistence --------------------------------------------------------------------------------
@@ -331,8 +331,8 @@ def test_tf_buckets_only_for_pairs_on_a_frequency_level() -> None:
     buckets = frame.select(tf_bucket_exprs(comparisons))
     assert buckets.columns == tf_bucket_columns(comparisons)
     assert "tfb_first_name" in buckets.columns and "tfb_birth_date" not in buckets.columns
-    # 2^-3 is bucket 6; below the probability floor (1e-6) the bucket stops at 40
-    assert buckets["tfb_first_name"].to_list() == [6, 40, -1, -1]
+    # 2^-3 is bucket 3; below the probability floor (1e-6) the bucket stops at 20
+    assert buckets["tfb_first_name"].to_list() == [3, 20, -1, -1]
 
 
 @pytest.mark.parametrize(("preset", "first"), [("msix", "state_local_id"), ("febrl", "ssn"),
