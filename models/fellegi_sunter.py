@@ -61,7 +61,8 @@ class EMSession:
     counts: np.ndarray | None = None
     """When given, row i of `gammas` stands for `counts[i]` pairs (a comparison vector)."""
     tf_buckets: np.ndarray | None = None
-    """When given, the pairs' value frequencies (`tf_bucket`), shaped like `gammas`."""
+    """When given, the pairs' value frequencies (`matcher.training.tf_bucket_exprs`), shaped
+    like `gammas`."""
 
     @property
     def pairs(self) -> int:
