@@ -351,8 +351,12 @@ def sample_random_pairs(sources: pl.Series, count: int, link_only: bool, seed: i
 def identifier_agreement(comparisons: list[Comparison]) -> pl.Expr:
     """An identifier comparison (a national id, the state's student id) agrees, exactly or on
     a fuzzy level: evidence about the person, not the family."""
-    return _identifier_expr(tuple((c.gamma_column, len(c.levels) - 2)
-                                  for c in comparisons if c.identifier))
+    return _identifier_expr(_identifier_levels(comparisons))
+
+
+def _identifier_levels(comparisons: Sequence[Comparison]) -> tuple[tuple[str, int], ...]:
+    """(gamma column, last level that is not 'different') of the identifier comparisons."""
+    return tuple((c.gamma_column, len(c.levels) - 2) for c in comparisons if c.identifier)
 
 
 def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], suffix: str
@@ -408,7 +412,7 @@ class TwinGuard:
             tuple(i for i in levels if i != given.level_index("exact")),
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
-            tuple((c.gamma_column, len(c.levels) - 2) for c in comparisons if c.identifier))
+            _identifier_levels(comparisons))
 
     def expr(self) -> pl.Expr:
         given = pl.col(self.given)

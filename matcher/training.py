@@ -39,9 +39,14 @@ def tf_bucket_column(comparison: Comparison) -> str:
     return f"tfb_{comparison.name}"
 
 
+def _with_frequencies(comparisons: list[Comparison]) -> list[Comparison]:
+    """The comparisons with a term-frequency level."""
+    return [c for c in comparisons if any(level.tf_column for level in c.levels)]
+
+
 def tf_bucket_columns(comparisons: list[Comparison]) -> list[str]:
-    """The `tfb_*` columns `tf_bucket_exprs` makes (comparisons with term-frequency levels)."""
-    return [tf_bucket_column(c) for c in comparisons if any(lvl.tf_column for lvl in c.levels)]
+    """The `tfb_*` columns `tf_bucket_exprs` makes."""
+    return [tf_bucket_column(c) for c in _with_frequencies(comparisons)]
 
 
 def tf_bucket_exprs(comparisons: list[Comparison]) -> list[pl.Expr]:
@@ -49,7 +54,7 @@ def tf_bucket_exprs(comparisons: list[Comparison]) -> list[pl.Expr]:
     the pair's value when the pair is on such a level, else `NO_TF_BUCKET`. Reads the levels
     (`gamma_<name>`) and the pair's `tf_<column>` frequencies."""
     exprs = []
-    for comparison in comparisons:
+    for comparison in _with_frequencies(comparisons):
         bucket = pl.lit(NO_TF_BUCKET, dtype=pl.Int8)
         for level, spec in enumerate(comparison.levels):
             if not spec.tf_column:
@@ -60,8 +65,7 @@ def tf_bucket_exprs(comparisons: list[Comparison]) -> list[pl.Expr]:
                       ).round().cast(pl.Int8)
             bucket = pl.when((pl.col(comparison.gamma_column) == level) & known).then(
                 scaled).otherwise(bucket)
-        if any(spec.tf_column for spec in comparison.levels):
-            exprs.append(bucket.alias(tf_bucket_column(comparison)))
+        exprs.append(bucket.alias(tf_bucket_column(comparison)))
     return exprs
 
 
@@ -111,12 +115,7 @@ def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFram
     comparisons = linker.comparisons
     model = FellegiSunterModel(comparisons, max_iter=settings.em_iterations)
     model.fit_u(random_gammas)
-    gamma_cols = [c.gamma_column for c in comparisons]
-    matrix = (patterns.select(gamma_cols).to_numpy().astype(np.int8) if len(patterns)
-              else np.zeros((0, len(comparisons)), dtype=np.int8))
-    counts = (patterns[COUNT].to_numpy().astype(np.int64) if len(patterns)
-              else np.zeros(0, dtype=np.int64))
-    buckets = tf_bucket_matrix(patterns, comparisons)
+    matrix, counts, buckets = _arrays(patterns, comparisons)
     rng = np.random.default_rng(settings.seed)
     sessions = []
     for index, rule in enumerate(linker.rules):
@@ -136,9 +135,32 @@ def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFram
     # same expected-matches ratio
     kept, share = sample_counts(counts, em_max_pairs, rng)
     scaled_total = total_pairs if share == 1.0 else round(total_pairs * share)
+    # the candidates without the rules' holds<i> columns, grouped once for the four passes
+    if len(patterns):
+        matrix, kept, buckets = _arrays(
+            _without_holds(patterns.with_columns(pl.Series(COUNT, kept)), comparisons),
+            comparisons)
     model.fit_prior(matrix, scaled_total, counts=kept, tf_buckets=buckets)
     model.polish_m(matrix, counts=kept, tf_buckets=buckets)
     model.fit_prior(matrix, scaled_total, counts=kept, tf_buckets=buckets)
     model.refine_u(random_gammas)
     model.fit_prior(matrix, scaled_total, counts=kept, tf_buckets=buckets)
     return model
+
+
+def _arrays(patterns: pl.DataFrame, comparisons: list[Comparison]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Comparison vectors, counts and frequency buckets of `patterns` as arrays."""
+    if not len(patterns):
+        return (np.zeros((0, len(comparisons)), dtype=np.int8), np.zeros(0, dtype=np.int64),
+                np.full((0, len(comparisons)), NO_TF_BUCKET, dtype=np.int8))
+    return (patterns.select(c.gamma_column for c in comparisons).to_numpy().astype(np.int8),
+            patterns[COUNT].to_numpy().astype(np.int64), tf_bucket_matrix(patterns, comparisons))
+
+
+def _without_holds(patterns: pl.DataFrame, comparisons: list[Comparison]) -> pl.DataFrame:
+    """`patterns` summed over the rules' holds<i> columns: one row per distinct comparison
+    vector and frequency buckets."""
+    columns = [*(c.gamma_column for c in comparisons), *tf_bucket_columns(comparisons)]
+    present = [c for c in columns if c in patterns.columns]
+    return patterns.group_by(present).agg(pl.col(COUNT).sum())

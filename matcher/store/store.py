@@ -483,9 +483,7 @@ class IdentityStore:
     @staticmethod
     def _pair_rows(pairs: pl.DataFrame) -> list[dict[str, Any]]:
         """Scored pairs as `links` rows without contributions."""
-        return pairs.select(*PAIR_COLUMNS[:2],
-                            pl.col(*PAIR_COLUMNS[2:4]).cast(pl.Float64),
-                            pl.col(PAIR_COLUMNS[4]).fill_null(False).cast(pl.Boolean)).to_dicts()
+        return pairs.select(_pair_exprs()).to_dicts()
 
     def upsert_record(self, record: Mapping[str, Any], *, actor: str = "loader",
                       validate: bool = True) -> RecordOutcome:
@@ -563,14 +561,18 @@ def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:
     return canonical_frame(frame.drop("__i"))[0]
 
 
+def _pair_exprs() -> list[pl.Expr]:
+    """The `links` pair columns (ids, probability, weight, twin flag) in their stored types."""
+    return [*map(pl.col, PAIR_COLUMNS[:2]), pl.col(*PAIR_COLUMNS[2:4]).cast(pl.Float64),
+            pl.col(PAIR_COLUMNS[4]).fill_null(False).cast(pl.Boolean)]
+
+
 def _link_columns(pairs: pl.DataFrame) -> dict[str, list[Any]]:
     """`links` rows as columns from scored pairs, the `mw_*` contributions as JSON text
     (NaN as null)."""
     mw = [c for c in pairs.columns if c.startswith("mw_")]
     return pairs.select(
-        *PAIR_COLUMNS[:2],
-        pl.col(*PAIR_COLUMNS[2:4]).cast(pl.Float64),
-        pl.col(PAIR_COLUMNS[4]).fill_null(False).cast(pl.Boolean),
+        *_pair_exprs(),
         (pl.struct(mw).struct.json_encode() if mw
          else pl.lit(None, dtype=pl.String)).alias("contributions"),
     ).to_dict(as_series=False)
