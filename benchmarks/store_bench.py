@@ -109,13 +109,18 @@ def _link_and_load(data: pl.DataFrame, settings: Any, store_url: str, batch_size
     store = IdentityStore.open(store_url, settings=settings, model=linker.model)
     say(f"loading in batches of {batch_size:,} into {store_url.split('@')[-1]}")
     start = time.perf_counter()
-    batch_times = []
-    for offset in range(0, data.height, batch_size):
-        t0 = time.perf_counter()
-        store.load(data.slice(offset, batch_size))
-        batch_times.append(time.perf_counter() - t0)
-        if (offset // batch_size) % 25 == 0:
-            say(f"  {offset + batch_size:,} loaded, last batch {batch_times[-1]:.3f} s")
+    batch_times: list[float] = []
+    last = [start]
+
+    def after_batch(_: Any) -> None:
+        now = time.perf_counter()
+        batch_times.append(now - last[0])
+        last[0] = now
+        if len(batch_times) % 25 == 1:
+            say(f"  {len(batch_times) * batch_size:,} loaded, last batch "
+                f"{batch_times[-1]:.3f} s")
+
+    store.load_batches(data, batch_size=batch_size, after_batch=after_batch)
     load_seconds = time.perf_counter() - start
     load_stages = {k: round(v, 2) for k, v in sorted(store.timings.items(), key=lambda kv: -kv[1])}
     store.timings.clear()

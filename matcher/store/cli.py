@@ -98,17 +98,18 @@ def load_command(
                 typer.echo(f"training the model on {len(ingested.records):,} records", err=True)
                 opened = _reopen_with_trained_model(opened, store, settings, preset,
                                                     ingested.records)
-            totals: dict[str, int] = {}
             records = ingested.records
+            typer.echo(f"scoring {len(records):,} records", err=True)
             with typer.progressbar(length=len(records), label="loading", file=sys.stderr
                                    ) as bar:
-                for start in range(0, len(records), batch_size):
-                    batch = records.slice(start, batch_size)
-                    result = opened.load(batch, actor=actor)
+
+                def after_batch(result: Any) -> None:
                     _settle_heap()
-                    for key, value in result.summary().items():
-                        totals[key] = totals.get(key, 0) + value
-                    bar.update(len(batch))
+                    bar.update(result.rows.height)
+
+                loaded = opened.load_batches(records, batch_size=batch_size, actor=actor,
+                                             after_batch=after_batch)
+            totals = loaded.summary()
             totals["rejected_rows"] = ingested.rejected_rows
             if errors_out is not None:
                 ingested.errors.write_csv(errors_out)

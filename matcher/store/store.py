@@ -34,6 +34,7 @@ from matcher.store.context import (
     update_columns,
 )
 from matcher.store.models import Link, Record, StoreMeta, StoreState, utcnow
+from matcher.store.prescore import BATCH, Prescored
 from matcher.store.recluster import PAIR_COLUMNS, Evidence, neighbourhood, recluster
 from matcher.store.records import (
     SMALL_FRAME,
@@ -44,6 +45,8 @@ from matcher.store.records import (
 )
 from matcher.store.sqlutil import in_values
 
+ROWS_SCHEMA = {"record_id": pl.String, "status": pl.String, "identity_id": pl.String}
+"""`LoadResult.rows`."""
 META_MODEL = "model_json"
 META_SETTINGS = "settings_json"
 META_PRESET = "preset"
@@ -88,12 +91,30 @@ class RecordOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _StaleScores(Exception):
+    """Records scored ahead of their batch missed records another writer stored since."""
+
+
+def _combined(results: list[LoadResult], errors: pl.DataFrame) -> LoadResult:
+    """One `LoadResult` for several batches: rows concatenated, counters summed."""
+    total = LoadResult(
+        rows=pl.concat([r.rows for r in results]) if results
+        else pl.DataFrame(schema=ROWS_SCHEMA),
+        errors=errors)
+    for result in results:
+        for key, value in result.summary().items():
+            setattr(total, key, getattr(total, key) + value)
+    return total
+
+
 class _IndexState:
     """The in-memory index plus the record change sequence it reflects."""
 
     def __init__(self) -> None:
         self.index: RecordIndex | None = None
         self.synced_seq = 0
+        self.foreign_records = 0
+        """Records other writers stored, counted as `sync` catches up with them."""
 
     def sync(self, backend: MatchingBackend, session: Any) -> RecordIndex:
         if self.index is None:
@@ -108,6 +129,7 @@ class _IndexState:
             return self.index
         frame, max_seq = read_records(session, after_seq=self.synced_seq)
         if frame.height:
+            self.foreign_records += frame.height
             self.index.remove(frame["record_id"].to_list())
             self.index.add(frame)
             self.synced_seq = max_seq
@@ -348,16 +370,93 @@ class IdentityStore:
         if shape_errors.height:
             errors = pl.concat([errors, shape_errors.select(errors.columns)],
                                how="vertical_relaxed")
+        return self._load_canonical(frame, errors, actor=actor)
+
+    def load_batches(
+        self,
+        records: pl.DataFrame,
+        *,
+        batch_size: int = 1000,
+        actor: str = "loader",
+        after_batch: Callable[[LoadResult], None] | None = None,
+    ) -> LoadResult:
+        """`load` a large input in batches of `batch_size` rows, one transaction each.
+
+        The same as calling `load` per batch, but the new and changed records are normalised
+        and scored in a few large chunks first (`matcher.store.prescore`): per call, both carry
+        a fixed cost that dominated a load of small batches. A batch commits only the pairs
+        whose two records are stored once it commits. `after_batch` sees each batch's result.
+        """
+        frame, errors = canonical_frame(records)
+        results: list[LoadResult] = []
+        with self._lock:
+            prescored = self._prescore(frame, batch_size)
+            try:
+                for number, start in enumerate(range(0, frame.height, batch_size)):
+                    batch = frame.slice(start, batch_size)
+                    try:
+                        result = self._load_canonical(batch, empty_errors(), actor=actor,
+                                                      scored=prescored.pairs_of(number))
+                    except _StaleScores:
+                        self._index.revert(self.engine, prescored.uncommitted())
+                        prescored.clear()
+                        result = self._load_canonical(batch, empty_errors(), actor=actor)
+                    prescored.committed(number)
+                    results.append(result)
+                    if after_batch is not None:
+                        after_batch(result)
+            finally:
+                self._index.revert(self.engine, prescored.uncommitted())
+        return _combined(results, errors)
+
+    def _prescore(self, frame: pl.DataFrame, batch_size: int) -> Prescored:
+        """`Prescored.build` for the rows of `frame` that are new or changed."""
+        started = time.perf_counter()
+        index = self.index()
+        ids = frame["record_id"].to_list()
+        stored: dict[str, str] = {}
+        with db.read_session(self.engine) as session:
+            for part in chunked(ids):
+                stored.update(session.execute(
+                    select(Record.record_id, Record.content_hash)
+                    .where(in_values(Record.record_id, part))).tuples().all())
+        changed = pl.Series([stored.get(rid) != digest for rid, digest
+                             in zip(ids, content_hashes(frame), strict=True)])
+        work = frame.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) // batch_size).alias(BATCH)
+        ).filter(changed)
+        try:
+            return Prescored.build(index, work, self._score)
+        except BaseException:
+            self._index.revert(self.engine, work["record_id"].to_list())
+            raise
+        finally:
+            self.timings["prescore"] = (self.timings.get("prescore", 0.0)
+                                        + time.perf_counter() - started)
+
+    def _load_canonical(
+        self,
+        frame: pl.DataFrame,
+        errors: pl.DataFrame,
+        *,
+        actor: str,
+        scored: pl.DataFrame | None = None,
+    ) -> LoadResult:
+        """`load` of canonical rows. With `scored` (from `Prescored`), the records are
+        already indexed and `scored` holds their pairs with stored records; `_StaleScores`
+        if another writer stored records since they were scored (nothing is written)."""
         hashes = content_hashes(frame)
         ids = frame["record_id"].to_list()
         result = LoadResult(rows=pl.DataFrame(), errors=errors)
         if not ids:
-            result.rows = pl.DataFrame(schema={"record_id": pl.String, "status": pl.String,
-                                               "identity_id": pl.String})
+            result.rows = pl.DataFrame(schema=ROWS_SCHEMA)
             return result
 
         relinked: dict[str, str] = {}
+        foreign_before = self._index.foreign_records
         with self.write_with_index() as (ctx, index, touched):
+            if scored is not None and self._index.foreign_records != foreign_before:
+                raise _StaleScores
             session = ctx.session
             existing: dict[str, tuple[str, int, str | None]] = {}
             for part in chunked(ids):
@@ -379,12 +478,15 @@ class IdentityStore:
                                         [h for h, s in zip(hashes, status, strict=True)
                                          if s != "unchanged"], existing, touched)
                 changed = [rid for rid, s in zip(ids, status, strict=True) if s == "updated"]
-                with ctx.timed("index_add"):
-                    if changed:
-                        index.remove(changed)
-                    index.add(work)
-                with ctx.timed("score"):
-                    pairs = self._score(index, work)
+                if scored is None:
+                    with ctx.timed("index_add"):
+                        if changed:
+                            index.remove(changed)
+                        index.add(work)
+                    with ctx.timed("score"):
+                        pairs = self._score(index, work)
+                else:
+                    pairs = scored
                 result.pairs = pairs.height
                 low = pl.col("match_probability") < self.backend.thresholds.lower
                 with ctx.timed("write_links"):
@@ -424,7 +526,7 @@ class IdentityStore:
         identity_of = {rid: found[2] for rid, found in existing.items()} | relinked
         result.rows = pl.DataFrame(
             {"record_id": ids, "status": status, "identity_id": [identity_of[r] for r in ids]},
-            schema={"record_id": pl.String, "status": pl.String, "identity_id": pl.String},
+            schema=ROWS_SCHEMA,
         )
         return result
 
