@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from features.value_memo import SMALL_FRAME_ROWS, ValueMemo
-from matcher.blocking import plain_keys
+from matcher.blocking import candidate_pairs, plain_keys
 from matcher.pipeline import TWIN_FLAG, Linker, gather_columns
 from matcher.settings import Settings
 from models.base import MatchModel
@@ -73,6 +73,35 @@ class Blocks:
         else:
             del self.small[key]
             self.large[key] = rows
+
+    def extend(self, keys: pl.Series, start: int) -> None:
+        """`add` the rows `start`, `start + 1`, ... under `keys` (null: no key). Keys new to
+        the map are stored at once, from flat arrays, instead of one call per row."""
+        frame = (pl.DataFrame({"key": keys.cast(pl.String),
+                               "row": pl.int_range(start, start + len(keys), dtype=pl.UInt32,
+                                                   eager=True)})
+                 .drop_nulls("key").with_columns(pl.len().over("key").alias("n")))
+        single = frame.filter(pl.col("n") == 1)
+        multi = frame.filter(pl.col("n") > 1).sort("key", "row")
+        names, rows = single["key"].to_list(), single["row"].to_list()
+        group_names = multi["key"].unique(maintain_order=True).to_list()
+        known = {k for k in (*names, *group_names) if k in self.small or k in self.large}
+        self.small.update((k, r) for k, r in zip(names, rows, strict=True) if k not in known)
+        for key, row in zip(names, rows, strict=True) if known else ():
+            if key in known:
+                self.add(key, row)
+        flat = multi["row"].to_numpy()
+        sizes = multi.group_by("key", maintain_order=True).len()["len"].to_numpy()
+        ends = np.cumsum(sizes)
+        for key, end, size in zip(group_names, ends.tolist(), sizes.tolist(), strict=True):
+            block = flat[end - size:end]
+            if key in known:
+                for row in block.tolist():
+                    self.add(key, row)
+            elif size > SMALL_BLOCK:
+                self.large[key] = block.tolist()
+            else:
+                self.small[key] = block.tobytes()
 
     def remove(self, key: str, row: int) -> None:
         rows = self.get(key)
@@ -157,10 +186,15 @@ class OnlineMatcher:
         self._live.extend([True] * len(prepared))
         rows = range(start, start + len(prepared))
         self._row_of.update(zip(prepared["record_id"].to_list(), rows, strict=True))
-        for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
-            for row, key in zip(rows, keys, strict=True):
-                if key is not None:
-                    blocks.add(key, row)
+        if prepared.height <= SMALL_FRAME_ROWS:
+            for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
+                for row, key in zip(rows, keys, strict=True):
+                    if key is not None:
+                        blocks.add(key, row)
+        else:
+            for key_column, blocks in zip(self._key_frame(prepared), self._blocks,
+                                          strict=True):
+                blocks.extend(key_column, start)
         for column, counts in self._tf_counts.items():
             present = [v for v in prepared[column].to_list() if v is not None]
             counts.update(present)
@@ -191,9 +225,12 @@ class OnlineMatcher:
             keys = plain_keys(prepared, self.linker.rules)
             if keys is not None:
                 return keys
-        frame = prepared.select(rule.key_expr().alias(str(i))
-                                for i, rule in enumerate(self.linker.rules))
-        return [frame[column].to_list() for column in frame.columns]
+        return [column.to_list() for column in self._key_frame(prepared)]
+
+    def _key_frame(self, prepared: pl.DataFrame) -> pl.DataFrame:
+        """Each blocking rule's key for every row, a column per rule."""
+        return prepared.select(rule.key_expr().alias(str(i))
+                               for i, rule in enumerate(self.linker.rules))
 
     def _append(self, prepared: pl.DataFrame) -> None:
         tail = prepared if self._tail is None else pl.concat(
@@ -238,12 +275,15 @@ class OnlineMatcher:
 
     def candidates(self, prepared: pl.DataFrame) -> pl.DataFrame:
         """(idx_l into `prepared`, idx_r into the index) for every rule, each pair once."""
-        cap = self.settings.max_block_size
         owners: list[int] = []
         sizes: list[int] = []
         right = array("q")
         own = [self._row_of.get(r, -1) for r in prepared["record_id"].to_list()]
-        for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
+        for keys, blocks, rule in zip(self._keys(prepared), self._blocks, self.linker.rules,
+                                      strict=True):
+            # the rule's own cap, as in the batch path (blocks of common names are left to
+            # the rules that also hold the birth date)
+            cap = rule.max_block_size or self.settings.max_block_size
             for i, key in enumerate(keys):
                 rows = blocks.get(key) if key is not None else ()
                 if not rows or len(rows) > cap:
@@ -252,7 +292,7 @@ class OnlineMatcher:
                 sizes.append(len(rows))
                 right.extend(rows)
         if not owners:
-            return pl.DataFrame(schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
+            return _no_pairs()
         # each pair once, sorted by (left, right): one int64 key per pair, sorted, and kept
         # where it differs from the one before (np.unique hashes first: ten times slower)
         width = len(self._live) + 1
@@ -271,24 +311,54 @@ class OnlineMatcher:
         match_probability, `mw_<comparison>`, possible_multiple_birth.
         """
         prepared = self._prepare(records)
-        pairs = self.candidates(prepared) if len(self) else pl.DataFrame(
-            schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
+        pairs = self.candidates(prepared) if len(self) else _no_pairs()
+        return self._score_with_index(prepared, pairs)
+
+    def add_and_match(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Index records, then score each pair among them and with the records indexed
+        before, once (columns as `match`; which side is `_l` is not fixed).
+
+        For a large frame this costs what the batch path does: it is normalised once, and
+        the pairs among its records are blocked by joins instead of one lookup per record
+        and rule."""
+        earlier = len(self._live)
+        self.add(records)
+        prepared = self._prepare(records)
+        pairs = self.candidates(prepared) if earlier else _no_pairs()
+        with_stored = self._score_with_index(
+            prepared, pairs.filter(pl.col("idx_r") < earlier))
+        among, _ = candidate_pairs(prepared, self.linker.rules,
+                                   max_block_size=self.settings.max_block_size)
+        return pl.concat([with_stored, self._score_pairs(prepared, among.drop("rule"),
+                                                         prepared)])
+
+    def _score_with_index(self, prepared: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+        """`match`'s output for (idx_l into `prepared`, idx_r into the index) pairs."""
+        # gather each stored candidate once, from the index's few large chunks
+        stored, position = np.unique(pairs["idx_r"].to_numpy(), return_inverse=True)
+        present = set(prepared.columns)
+        right = self.rows(stored, ["record_id", *(c for c in self.linker.pair_columns
+                                                 if c in present)])
+        return self._score_pairs(
+            prepared, pl.DataFrame([pairs["idx_l"],
+                                    pl.Series("idx_r", position, dtype=pl.UInt32)]), right)
+
+    def _score_pairs(self, left: pl.DataFrame, pairs: pl.DataFrame, right: pl.DataFrame
+                     ) -> pl.DataFrame:
         contribution_columns = [f"mw_{c.name}" for c in self.linker.comparisons]
         if not len(pairs):
             return pl.DataFrame(schema={
                 **{c: pl.String for c in SCORE_COLUMNS[:2]},
                 **{c: pl.Float64 for c in SCORE_COLUMNS[2:] + contribution_columns},
                 TWIN_FLAG: pl.Boolean})
-        # gather each stored candidate once, from the index's few large chunks
-        stored, position = np.unique(pairs["idx_r"].to_numpy(), return_inverse=True)
-        present = set(prepared.columns)
-        right = self.rows(stored, ["record_id", *(c for c in self.linker.pair_columns
-                                                 if c in present)])
-        pairs = pl.DataFrame([pairs["idx_l"], pl.Series("idx_r", position, dtype=pl.UInt32)])
-        gammas = self.linker.compare(prepared, pairs, right=right)
+        gammas = self.linker.compare(left, pairs, right=right)
         scores = self.linker.score(gammas)
-        ids = [*gather_columns(prepared, pairs["idx_l"], {"record_id": "record_id"}, "_l"),
+        ids = [*gather_columns(left, pairs["idx_l"], {"record_id": "record_id"}, "_l"),
                *gather_columns(right, pairs["idx_r"], {"record_id": "record_id"}, "_r")]
         return pl.DataFrame([*ids, *(scores.get_column(c) for c in SCORE_COLUMNS[2:]),
                              *(scores.get_column(c) for c in contribution_columns),
                              gammas.get_column(TWIN_FLAG)])
+
+
+def _no_pairs() -> pl.DataFrame:
+    return pl.DataFrame(schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})

@@ -3,7 +3,8 @@
 Loading in batches of 1,000 spent most of its time normalising and scoring: each call carries a
 fixed cost of about 0.1 s (polars queries per feature and per comparison level) whatever its
 size. `Prescored.build` adds a load's new and changed records to the in-memory index and scores
-them against it in chunks of `SCORE_CHUNK` records instead, before anything is written; each
+them in chunks of `SCORE_CHUNK` records instead (`RecordIndex.add_and_match`: the pairs among a
+chunk's records blocked and compared as the batch path does), before anything is written; each
 batch then commits only the pairs whose two records are stored once it commits (a pair belongs
 to the later batch of its two records). The partition is the one loading batch by batch gives,
 up to term frequencies, which are counted as of the chunk rather than the batch.
@@ -23,9 +24,9 @@ import polars as pl
 
 from matcher.store.backend import RecordIndex
 
-SCORE_CHUNK = 25_000
+SCORE_CHUNK = 100_000
 """Records scored per call: large enough that the fixed cost per call is small, small enough
-that one chunk's candidate pairs take little memory."""
+that one chunk's candidate pairs take a small share of memory."""
 BATCH = "__batch"
 
 
@@ -40,11 +41,11 @@ class Prescored:
 
     @classmethod
     def build(cls, index: RecordIndex, work: pl.DataFrame,
-              score: Callable[[RecordIndex, pl.DataFrame], pl.DataFrame]) -> Prescored:
+              pairs_once: Callable[[pl.DataFrame], pl.DataFrame]) -> Prescored:
         """Index and score `work` (canonical rows plus their batch number in `__batch`).
 
-        `score(index, records)` gives each pair of `records` with indexed records once. If
-        this fails, the records it indexed are in `uncommitted()`."""
+        `pairs_once` orders each pair's two record ids and keeps it once. If this fails, the
+        records it indexed are in `uncommitted()`."""
         ids = work["record_id"].to_list()
         batches = work[BATCH].to_list()
         prescored = cls()
@@ -53,8 +54,7 @@ class Prescored:
         pieces = []
         for start in range(0, work.height, SCORE_CHUNK):
             chunk = work.slice(start, SCORE_CHUNK).drop(BATCH)
-            index.add(chunk)
-            pairs = score(index, chunk)
+            pairs = pairs_once(index.add_and_match(chunk))
             # a changed record of a later chunk is still indexed with its stored values
             later = pl.Series(ids[start + SCORE_CHUNK:], dtype=pl.String).implode()
             pieces.append(pairs.filter(~pl.col("record_id_l").is_in(later)

@@ -54,6 +54,10 @@ class FakeIndex:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def add_and_match(self, records: pl.DataFrame) -> pl.DataFrame:
+        self.add(records)
+        return self.match(records)
+
     def memory_bytes(self) -> int:
         return 200 * len(self.rows)
 

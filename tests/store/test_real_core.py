@@ -101,6 +101,16 @@ def test_chunked_load_equals_batch_link_given_the_same_scores(batch: Batch, stor
 
 
 @pytest.mark.slow
+def test_load_batches_equals_batch_link_given_the_same_scores(batch: Batch, store_url: str
+                                                              ) -> None:
+    with IdentityStore.open(store_url, backend=_frozen_tf_backend(batch)) as store:
+        store.load_batches(batch.records, batch_size=RECORDS // CHUNKS)
+        assert_consistent(store)
+        assert store_partition(store) == partition(batch.result.identities)
+        assert len(store.index()) == batch.records.height
+
+
+@pytest.mark.slow
 def test_chunked_load_with_online_term_frequencies_is_bounded(batch: Batch, tmp_path: Any
                                                               ) -> None:
     assert batch.linker.model is not None
