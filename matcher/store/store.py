@@ -388,19 +388,23 @@ class IdentityStore:
         whose two records are stored once it commits. `after_batch` sees each batch's result.
         """
         frame, errors = canonical_frame(records)
+        hashes = content_hashes(frame)
         results: list[LoadResult] = []
         with self._lock:
-            prescored = self._prescore(frame, batch_size)
+            prescored = self._prescore(frame, hashes, batch_size)
             try:
                 for number, start in enumerate(range(0, frame.height, batch_size)):
                     batch = frame.slice(start, batch_size)
+                    batch_hashes = hashes[start:start + batch_size]
                     try:
                         result = self._load_canonical(batch, empty_errors(), actor=actor,
+                                                      hashes=batch_hashes,
                                                       scored=prescored.pairs_of(number))
                     except _StaleScores:
                         self._index.revert(self.engine, prescored.uncommitted())
                         prescored.clear()
-                        result = self._load_canonical(batch, empty_errors(), actor=actor)
+                        result = self._load_canonical(batch, empty_errors(), actor=actor,
+                                                      hashes=batch_hashes)
                     prescored.committed(number)
                     results.append(result)
                     if after_batch is not None:
@@ -409,8 +413,9 @@ class IdentityStore:
                 self._index.revert(self.engine, prescored.uncommitted())
         return _combined(results, errors)
 
-    def _prescore(self, frame: pl.DataFrame, batch_size: int) -> Prescored:
-        """`Prescored.build` for the rows of `frame` that are new or changed."""
+    def _prescore(self, frame: pl.DataFrame, hashes: list[str], batch_size: int) -> Prescored:
+        """`Prescored.build` for the rows of `frame` that are new or changed (`hashes`: their
+        content hashes)."""
         started = time.perf_counter()
         index = self.index()
         ids = frame["record_id"].to_list()
@@ -421,7 +426,7 @@ class IdentityStore:
                     select(Record.record_id, Record.content_hash)
                     .where(in_values(Record.record_id, part))).tuples().all())
         changed = pl.Series([stored.get(rid) != digest for rid, digest
-                             in zip(ids, content_hashes(frame), strict=True)])
+                             in zip(ids, hashes, strict=True)])
         work = frame.with_columns(
             (pl.int_range(pl.len(), dtype=pl.Int64) // batch_size).alias(BATCH)
         ).filter(changed)
@@ -440,12 +445,14 @@ class IdentityStore:
         errors: pl.DataFrame,
         *,
         actor: str,
+        hashes: list[str] | None = None,
         scored: pl.DataFrame | None = None,
     ) -> LoadResult:
         """`load` of canonical rows. With `scored` (from `Prescored`), the records are
         already indexed and `scored` holds their pairs with stored records; `_StaleScores`
-        if another writer stored records since they were scored (nothing is written)."""
-        hashes = content_hashes(frame)
+        if another writer stored records since they were scored (nothing is written).
+        `hashes`: the rows' content hashes, if known."""
+        hashes = content_hashes(frame) if hashes is None else hashes
         ids = frame["record_id"].to_list()
         result = LoadResult(rows=pl.DataFrame(), errors=errors)
         if not ids:
