@@ -38,6 +38,9 @@ def _statement(session: Session, kind: str, model: type[Base], columns: tuple[st
     dialect = session.connection().dialect
     cache_key = (dialect.name, kind, model.__tablename__, columns, key)
     found = _COMPILED.get(cache_key)
+    if found is None and dialect.name == "postgresql":
+        found = _COMPILED[cache_key] = (_unnest_statement(dialect, kind, model, columns, key),
+                                        None)
     if found is None:
         if kind == "insert":
             stmt: Any = insert(model).values({c: bindparam(f"p_{c}") for c in columns})
@@ -48,6 +51,24 @@ def _statement(session: Session, kind: str, model: type[Base], columns: tuple[st
         order = list(compiled.positiontup or []) if compiled.positional else None
         found = _COMPILED[cache_key] = (compiled.string, order)
     return found
+
+
+def _unnest_statement(dialect: Dialect, kind: str, model: type[Base], columns: tuple[str, ...],
+                      key: str) -> str:
+    """One PostgreSQL statement for all rows: each column sent as one array and unnested.
+    (executemany sends a statement per row: 25 µs a row even pipelined, a quarter of a
+    1,000-record batch's time.)"""
+    table = model.__table__
+    quote = dialect.identifier_preparer.quote
+    name = quote(model.__tablename__)
+    arrays = ", ".join(f"%(p_{c})s::{table.c[c].type.compile(dialect=dialect)}[]"
+                       for c in columns)
+    listed = ", ".join(quote(c) for c in columns)
+    if kind == "insert":
+        return f"INSERT INTO {name} ({listed}) SELECT * FROM unnest({arrays})"
+    sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns if c != key)
+    return (f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS v({listed}) "
+            f"WHERE {name}.{quote(key)} = v.{quote(key)}")
 
 
 Columns = Mapping[str, Sequence[Any]]
@@ -78,7 +99,7 @@ def _executemany(session: Session, kind: str, model: type[Base], columns: Column
                  key: str = "", json_text: Collection[str] = ()) -> None:
     """Compile once per shape, convert values column by column with each column type's own
     bind processor, and hand the rows to the driver's executemany (SQLAlchemy's per-row
-    machinery costs about ten times more)."""
+    machinery costs about ten times more); on PostgreSQL, as arrays to one statement."""
     names = tuple(columns)
     if not names or not len(columns[names[0]]):
         return
@@ -91,6 +112,9 @@ def _executemany(session: Session, kind: str, model: type[Base], columns: Column
                             else table.c[name].type._cached_bind_processor(dialect))
         for name, values in columns.items()
     }
+    if dialect.name == "postgresql":
+        conn.exec_driver_sql(sql, {name: list(values) for name, values in bound.items()})
+        return
     params: Any = (list(zip(*(bound[n] for n in order), strict=True)) if order is not None
                    else [dict(zip(bound, row, strict=True))
                          for row in zip(*bound.values(), strict=True)])
