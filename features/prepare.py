@@ -57,7 +57,7 @@ from features.value_memo import (
 CORE_FIELDS = ("first_name", "middle_name", "last_name_1", "last_name_2", "sex", "birth_date",
                "multiple_birth_flag", "birth_city", "birth_state", "birth_country",
                "parent1_first_name", "parent1_last_name", "parent2_first_name",
-               "parent2_last_name", "state", "local_student_id")
+               "parent2_last_name", "state", "local_student_id", "enrollment_date")
 
 
 def _given_name_text(raw: pl.Expr) -> pl.Expr:
@@ -218,7 +218,8 @@ def final_keys_plain(columns: Columns) -> Columns | None:
 @cache
 def _field_groups(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
                   ocr_digits: bool) -> tuple[ValueGroup, ...]:
-    plain = {"lsid_raw": fold_code_ascii, "dob": date_digits_plain(date_formats)}
+    dates = date_digits_plain(date_formats)
+    plain = {"lsid_raw": fold_code_ascii, "dob": dates, "enr": dates}
     return tuple(ValueGroup((column,), (expr,), plain.get(expr.meta.output_name()))
                  for column, expr in _field_exprs(extra_fields, date_formats, ocr_digits))
 
@@ -252,6 +253,7 @@ def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
         ("sex", normalise_sex(pl.col("sex")).alias("sex")),
         ("birth_date", date_digits(date, date_formats).alias("dob")),
         ("multiple_birth_flag", normalise_flag(pl.col("multiple_birth_flag")).alias("mbf")),
+        ("enrollment_date", date_digits(pl.col("enrollment_date"), date_formats).alias("enr")),
         ("birth_city", fold_text(pl.col("birth_city")).alias("bcity")),
         ("birth_state", normalise_us_state(pl.col("birth_state")).alias("bstate")),
         ("birth_country", normalise_country(pl.col("birth_country")).alias("bcountry")),

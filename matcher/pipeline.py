@@ -6,6 +6,7 @@ the stage functions, which the tests call directly.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,12 @@ COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 TWIN_FLAG = "possible_multiple_birth"
 """Per pair: same birth date and family, given names of two people (`TwinGuard`)."""
+GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr"}
+"""Prepared columns the twin guard reads from both records (gathered as `<name>_l`, `_r`)."""
+CONCURRENT_ENROLLMENT_DAYS = 30
+"""Two enrollments in one state at most this many days apart, under different student ids,
+are two children enrolled at once (a family's children are enrolled together), not one child
+enrolled twice; a child's own re-enrollment in a state follows a move, weeks later."""
 
 
 @dataclass
@@ -94,7 +101,7 @@ class Linker:
     def pair_columns(self) -> list[str]:
         """The prepared columns `compare` may read (those the prepared frame has)."""
         return sorted(set().union(*(c.columns() for c in self.comparisons))
-                      | {"mbf"} | {f"tf_{c}" for c in self.tf_columns()})
+                      | set(GUARD_SIDES) | {f"tf_{c}" for c in self.tf_columns()})
 
     def prepare(self, records: pl.DataFrame, memo: ValueMemo | None = None, *,
                 term_frequencies: bool = True) -> pl.DataFrame:
@@ -123,7 +130,7 @@ class Linker:
             return gammas.hstack(self._pair_flags_plain(left, pairs, right, gammas, tf))
         # the twin flag and the pair's frequencies in one query over the levels and both
         # sides' values
-        sides = {"mbf": "__mbf", **{f"tf_{c}": f"__tf_{c}" for c in tf}}
+        sides = {**GUARD_SIDES, **{f"tf_{c}": f"__tf_{c}" for c in tf}}
         return gammas.hstack([*gather_columns(left, pairs["idx_l"], sides, "_l"),
                               *gather_columns(right, pairs["idx_r"], sides, "_r")]).select(
             *gammas.columns, self._twin_flag,
@@ -140,7 +147,7 @@ class Linker:
 
         guard = self._twin_guard
         flags = ([False] * len(pairs) if guard is None else guard.flags(
-            {c: gammas[c].to_list() for c in guard.columns}, *sides("mbf")))
+            {c: gammas[c].to_list() for c in guard.columns}, *sides("mbf"), *sides("enr")))
         return [pl.Series(TWIN_FLAG, flags, dtype=pl.Boolean),
                 *(pl.Series(f"tf_{c}", list(map(max_present, *sides(f"tf_{c}"))),
                             dtype=pl.Float64) for c in tf)]
@@ -368,15 +375,20 @@ def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], 
 
 @dataclass(frozen=True)
 class TwinGuard:
-    """Same birth date, related surnames, clearly different given names: possibly twins.
+    """Same birth date, related surnames, two children: possibly twins.
 
     The birth date and the surnames agree on any level but 'different' (or are missing).
-    Male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
-    do not agree: with the same recorded sex the difference is a typo.
+    Then either the given names are clearly different, or the records say two children:
+    - male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
+      do not agree: with the same recorded sex the difference is a typo;
+    - different recorded sexes and given names that are not the same;
+    - a declared multiple birth on either side and given names that are not the very same;
+    - different student ids in one state for enrollments at most
+      `CONCURRENT_ENROLLMENT_DAYS` apart (two children enrolled together).
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
-    Read over the gamma columns and the two sides' multiple-birth flags: as an expression
-    (`expr`, over `__mbf_l`, `__mbf_r`) or, for a few pairs, in plain Python (`flags`).
+    Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
+    (`GUARD_SIDES`): as an expression (`expr`) or, for a few pairs, in plain Python (`flags`).
     """
 
     given: str
@@ -393,6 +405,8 @@ class TwinGuard:
     swapped: tuple[int, ...]
     identifiers: tuple[tuple[str, int], ...]
     """(gamma column, last level that is not 'different') of the identifier comparisons."""
+    local_id: tuple[str, int] | None = None
+    """(gamma column, 'different id in the same state' level) of the state's student id."""
 
     @classmethod
     def of(cls, comparisons: tuple[Comparison, ...]) -> TwinGuard | None:
@@ -402,6 +416,7 @@ class TwinGuard:
             return None
         given, dob, surname = by_kind["given_name"], by_kind["birth_date"], by_kind["surname"]
         sex = next((c for c in comparisons if c.primary == ("sex",)), None)
+        local = by_kind.get("local_id")
         levels = range(len(given.levels))
         return cls(
             given.gamma_column, dob.gamma_column, surname.gamma_column,
@@ -412,7 +427,8 @@ class TwinGuard:
             tuple(i for i in levels if i != given.level_index("exact")),
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
-            _identifier_levels(comparisons))
+            _identifier_levels(comparisons),
+            None if local is None else (local.gamma_column, len(local.levels) - 1))
 
     def expr(self) -> pl.Expr:
         given = pl.col(self.given)
@@ -431,34 +447,71 @@ class TwinGuard:
                 & ((given.is_in(self.different) & ~same_sex_variant)
                    | (sexes_differ & given.is_in(self.not_same_name))
                    | (flagged_birth & given.is_in(self.not_same_name)
-                      & ~given.is_in(self.swapped))))
+                      & ~given.is_in(self.swapped))
+                   | self._enrolled_together()))
         return expr.fill_null(False).alias(TWIN_FLAG)
+
+    def _enrolled_together(self) -> pl.Expr:
+        """Different student ids in one state, enrollments close together (`GUARD_SIDES`)."""
+        if self.local_id is None:
+            return pl.lit(False)
+        column, differs = self.local_id
+        days = (pl.col("__enr_l").str.to_date("%Y%m%d", strict=False)
+                - pl.col("__enr_r").str.to_date("%Y%m%d", strict=False)).dt.total_days()
+        return ((pl.col(column) == differs) & (days.abs() <= CONCURRENT_ENROLLMENT_DAYS)
+                ).fill_null(False)
 
     @property
     def columns(self) -> list[str]:
         """The gamma columns `flags` reads."""
         return [self.given, self.birth, self.surname, *([self.sex] if self.sex else []),
-                *(column for column, _ in self.identifiers)]
+                *(column for column, _ in self.identifiers),
+                *([self.local_id[0]] if self.local_id else [])]
 
     def flags(self, gammas: Mapping[str, Sequence[int]], mbf_l: Sequence[str | None],
-              mbf_r: Sequence[str | None]) -> list[bool]:
+              mbf_r: Sequence[str | None], enr_l: Sequence[str | None] | None = None,
+              enr_r: Sequence[str | None] | None = None) -> list[bool]:
         """`expr` per pair in plain Python (for a few pairs)."""
-        agree = _identifier_plain(self.identifiers, gammas, len(mbf_l))
-        sexes = gammas[self.sex] if self.sex is not None else [None] * len(mbf_l)
+        n = len(mbf_l)
+        agree = _identifier_plain(self.identifiers, gammas, n)
+        sexes = gammas[self.sex] if self.sex is not None else [None] * n
+        together = self._enrolled_together_plain(gammas, enr_l, enr_r, n)
         return [self._flag(*row) for row in zip(
             gammas[self.given], gammas[self.birth], gammas[self.surname], sexes, agree,
-            mbf_l, mbf_r, strict=True)]
+            mbf_l, mbf_r, together, strict=True)]
+
+    def _enrolled_together_plain(self, gammas: Mapping[str, Sequence[int]],
+                                 enr_l: Sequence[str | None] | None,
+                                 enr_r: Sequence[str | None] | None, n: int) -> list[bool]:
+        if self.local_id is None or enr_l is None or enr_r is None:
+            return [False] * n
+        column, differs = self.local_id
+        return [level == differs and (days := days_apart(a, b)) is not None
+                and days <= CONCURRENT_ENROLLMENT_DAYS
+                for level, a, b in zip(gammas[column], enr_l, enr_r, strict=True)]
 
     def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
-              mbf_l: str | None, mbf_r: str | None) -> bool:
+              mbf_l: str | None, mbf_r: str | None, together: bool) -> bool:
         if birth >= self.birth_else or surname >= self.surname_else or identified:
             return False
+        if together:
+            return True
         if given in self.different and not (given in self.gendered and sex == 0):
             return True
         if given not in self.not_same_name:
             return False
         return sex == self.sex_else or (
             (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped)
+
+
+def days_apart(left: str | None, right: str | None) -> int | None:
+    """Days between two YYYYMMDD dates (None when either is missing or not a real day)."""
+    try:
+        a = dt.date(int(left[:4]), int(left[4:6]), int(left[6:8])) if left else None
+        b = dt.date(int(right[:4]), int(right[4:6]), int(right[6:8])) if right else None
+    except ValueError:
+        return None
+    return None if a is None or b is None else abs((a - b).days)
 
 
 def max_present(left: float | None, right: float | None) -> float | None:

@@ -16,7 +16,7 @@ from functools import cache
 
 import polars as pl
 
-from matcher.pipeline import Linker
+from matcher.pipeline import GUARD_SIDES, Linker
 from matcher.settings import Settings
 from matcher.training import tf_bucket_exprs
 from models import load_model_json
@@ -52,7 +52,7 @@ def prepare_batch(records: pl.DataFrame, settings_json: str) -> pl.DataFrame:
 
 def feature_columns(linker: Linker) -> list[str]:
     """Prepared columns a pair needs from each side to be compared."""
-    read = set().union(*(c.columns() for c in linker.comparisons)) | {"mbf"}
+    read = set().union(*(c.columns() for c in linker.comparisons)) | set(GUARD_SIDES)
     return sorted(read) + tf_columns(linker)
 
 

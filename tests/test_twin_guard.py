@@ -1,0 +1,72 @@
+"""The twin guard on whole records: which pairs of one family and birth date it keeps apart."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from matcher.pipeline import TWIN_FLAG, Linker, days_apart
+from matcher.settings import load_preset
+from tests.conftest import CanonicalBuilder, PairsBuilder
+
+FAMILY = {"last_name_1": "Vega", "last_name_2": "Garcia", "birth_date": "2008-09-26", "sex": "F",
+          "state": "TX"}
+
+
+def _flags(records: pl.DataFrame, pairs: pl.DataFrame) -> tuple[list[bool], list[bool]]:
+    """The flag of each pair by the plain path and by the query (many pairs)."""
+    linker = Linker(load_preset("msix"))
+    prepared = linker.prepare(records)
+    plain = linker.compare(prepared, pairs)[TWIN_FLAG].to_list()
+    many = pl.concat([pairs] * 200)
+    query = linker.compare(prepared, many)[TWIN_FLAG].to_list()[:len(pairs)]
+    return plain, query
+
+
+@pytest.mark.parametrize(("id_right", "enrolled_right", "flagged"), [
+    ("527215567", "2020-07-10", True),   # two ids in one state a week apart: two children
+    ("527215567", "2020-07-17", True),
+    ("527215567", "2021-01-20", False),  # re-enrolled after a move, with a new id
+    ("872779806", "2020-07-10", False),  # the same id: one child
+    (None, "2020-07-10", False),         # no id: nothing said
+    ("527215567", None, False),          # no date: nothing said
+])
+def test_children_enrolled_together_under_two_ids(canonical: CanonicalBuilder,
+                                                  pairs_frame: PairsBuilder, id_right: str | None,
+                                                  enrolled_right: str | None,
+                                                  flagged: bool) -> None:
+    """ANA against ANA MARIA (a compound name part) fits one child or her twin; two student ids
+    in one state at the same time say two children."""
+    records = canonical([
+        {**FAMILY, "first_name": "Ana", "local_student_id": "872779806",
+         "enrollment_date": "2020-07-17"},
+        {**FAMILY, "first_name": "Ana Maria", "local_student_id": id_right,
+         "enrollment_date": enrolled_right}])
+    plain, query = _flags(records, pairs_frame([0], [1]))
+    assert plain == query == [flagged]
+
+
+def test_enrollment_dates_in_the_systems_formats(canonical: CanonicalBuilder,
+                                                 pairs_frame: PairsBuilder) -> None:
+    records = canonical([
+        {**FAMILY, "first_name": "Ana", "local_student_id": "1", "enrollment_date": "20200717"},
+        {**FAMILY, "first_name": "Ana", "local_student_id": "2",
+         "enrollment_date": "07/20/2020"}])
+    assert _flags(records, pairs_frame([0], [1])) == ([True], [True])
+
+
+def test_other_states_enrolled_together_are_not_flagged(canonical: CanonicalBuilder,
+                                                        pairs_frame: PairsBuilder) -> None:
+    records = canonical([
+        {**FAMILY, "first_name": "Ana", "local_student_id": "1", "enrollment_date": "2020-07-17"},
+        {**FAMILY, "first_name": "Ana", "local_student_id": "2", "enrollment_date": "2020-07-17",
+         "state": "KS"}])
+    assert _flags(records, pairs_frame([0], [1])) == ([False], [False])
+
+
+@pytest.mark.parametrize(("left", "right", "days"), [
+    ("20200717", "20200710", 7), ("20200301", "20200228", 2), ("20200717", None, None),
+    (None, None, None), ("20200231", "20200301", None), ("", "20200301", None),
+])
+def test_days_apart(left: str | None, right: str | None, days: int | None) -> None:
+    assert days_apart(left, right) == days
