@@ -6,8 +6,10 @@ Two guards keep two different children apart:
 - coherence: where a linked component contains a cannot-link (judged non-match or twin flag)
   or a pair that scored below the lower threshold, the component is rebuilt by average
   linkage: two groups merge only if a strong link joins them, no cannot-link separates them,
-  the scored pairs between them are on average a match, and neither fits a third group the
-  other must stay apart from. Only such components pay for this check.
+  the scored pairs between them are on average a match, and neither fits, nearly as well, a
+  third group the other must stay apart from (a fit by a strong pair the twin guard flagged
+  counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess). Only such components pay
+  for this check.
 Judged matches (must-links) are applied first and are never undone by automation.
 """
 
@@ -83,6 +85,9 @@ class _Link:
     probability: float = 0.0
     count: int = 0
     strong: int = 0
+    """Pairs that may link (at or above the upper threshold, neither flagged nor judged)."""
+    scored_strong: int = 0
+    """Pairs at or above the upper threshold, flagged or not."""
     weight: float = 0.0
     flagged: int = 0
     confirmed: int = 0
@@ -91,6 +96,7 @@ class _Link:
         self.probability += other.probability
         self.count += other.count
         self.strong += other.strong
+        self.scored_strong += other.scored_strong
         self.weight += other.weight
         self.flagged += other.flagged
         self.confirmed += other.confirmed
@@ -113,12 +119,13 @@ class _Groups:
             self.parent[x], x = root, self.parent[x]
         return root
 
-    def add_score(self, a: int, b: int, probability: float, strong: bool, weight: float,
-                  flagged: bool, confirmed: bool) -> None:
+    def add_score(self, a: int, b: int, probability: float, strong: bool, scored_strong: bool,
+                  weight: float, flagged: bool, confirmed: bool) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
-        pair = _Link(probability, 1, int(strong), weight, int(flagged), int(strong and confirmed))
+        pair = _Link(probability, 1, int(strong), int(scored_strong), weight, int(flagged),
+                     int(strong and confirmed))
         for x, y in ((ra, rb), (rb, ra)):
             self.links[x].setdefault(y, _Link()).add(pair)
 
@@ -156,13 +163,22 @@ class _Groups:
     def kept_apart_from(self, root: int) -> list[int]:
         return [u for u in {*self.links[root], *self.judged_apart[root]} if self.apart(root, u)]
 
+    def fits(self, ra: int, rb: int) -> bool:
+        """The scores say one person: a pair at or above the upper threshold and a match on
+        average, whether or not the twin guard flagged it (no reviewer judged them apart).
+        The flag stops the link, not the doubt: MARIA against MARIA JOSE, flagged because a
+        multiple birth was declared, may well be that child."""
+        link = self.links[ra].get(rb)
+        return (link is not None and link.scored_strong > 0
+                and link.probability / link.count >= 0.5 and rb not in self.judged_apart[ra])
+
     def ambiguous(self, ra: int, rb: int) -> bool:
         """One side fits, nearly as well, a third group that the other side must stay apart
         from: the merge would be a guess between two people (a name that fits either twin)."""
         floor = self.support(ra, rb) - AMBIGUITY_MARGIN_BITS
-        return (any(self.eligible(ra, u) and self.support(ra, u) >= floor
+        return (any(self.fits(ra, u) and self.support(ra, u) >= floor
                     for u in self.kept_apart_from(rb))
-                or any(self.eligible(rb, u) and self.support(rb, u) >= floor
+                or any(self.fits(rb, u) and self.support(rb, u) >= floor
                        for u in self.kept_apart_from(ra)))
 
     def roots(self) -> set[int]:
@@ -235,7 +251,8 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
     stats = {"components": int(labels.max() + 1) if n else 0,
              "incoherent_components": len(conflicted)}
     if conflicted:
-        labels = _repair(labels, conflicted, pairs, edge, must_l, must_r, cannot_l, cannot_r)
+        labels = _repair(labels, conflicted, pairs, edge, strong, must_l, must_r, cannot_l,
+                         cannot_r)
     linked = labels[pairs.left] == labels[pairs.right]
     refused = strong & ~linked
     _, dense = np.unique(labels, return_inverse=True)
@@ -244,7 +261,7 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
 
 
 def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge: np.ndarray,
-            must_l: np.ndarray, must_r: np.ndarray, cannot_l: np.ndarray,
+            strong: np.ndarray, must_l: np.ndarray, must_r: np.ndarray, cannot_l: np.ndarray,
             cannot_r: np.ndarray) -> np.ndarray:
     """Rebuild each conflicted component: average linkage over its scored pairs, honouring
     cannot-links and refusing merges that would guess between two people."""
@@ -266,7 +283,7 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
     for k in index.tolist():
         g = groups[int(labels[pairs.left[k]])]
         g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]),
-                    bool(edge[k]), float(weights[k]), bool(pairs.twin_flag[k]),
+                    bool(edge[k]), bool(strong[k]), float(weights[k]), bool(pairs.twin_flag[k]),
                     bool(pairs.confirmed[k]) if pairs.confirmed is not None else False)
     for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
         if int(labels[a]) in groups:
