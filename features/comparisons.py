@@ -143,13 +143,25 @@ class Comparison:
 # --- the library -----------------------------------------------------------------------------
 
 
+def names_swapped() -> Predicate:
+    """Each record's first name is among the other's surnames: exactly (first word against
+    the first surname, or the whole fields), or by sound against either surname, the given
+    names sounding different. The sound covers a rotation through the second surname
+    (KAREN SANCHEZ ESPINOZA against ESPINOSA | KAREN: state systems split Hispanic names into
+    the wrong fields) as well as a plain swap, with a typo on either side."""
+    surname_sounds = ("ln1_phon", "ln2_phon")
+    return either(
+        both(Equal("fn1", "ln1"), Equal("ln1", "fn1")),
+        both(Equal("fn", "ln_full"), Equal("ln_full", "fn")),
+        both(either(*(Equal("fn_phon", c) for c in surname_sounds)),
+             either(*(Equal(c, "fn_phon") for c in surname_sounds)),
+             Not(Equal("fn_phon"))))
+
+
 def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)
                           ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
-    swapped = either(both(Equal("fn1", "ln1"), Equal("ln1", "fn1")),
-                     both(Equal("fn", "ln_full"), Equal("ln_full", "fn")),
-                     both(Equal("fn_phon", "ln1_phon"), Equal("ln1_phon", "fn_phon"),
-                          Not(Equal("fn_phon"))))
+    swapped = names_swapped()
     same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
     second_names_differ = both(Not(AnyNull(("fn_second",))),
                                Not(Similar("fn_second", "jaro_winkler", 0.85)))
@@ -204,11 +216,7 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
         Level("first surname exact, second differs", Equal("ln1"), tf_column="ln1"),
         Level("one surname shared", either(Equal("ln1", "ln2"), Equal("ln2", "ln1"),
                                            Equal("ln1_core"))),
-        Level("first and last name swapped",
-              either(both(Equal("ln1", "fn1"), Equal("fn1", "ln1")),
-                     both(Equal("ln_full", "fn"), Equal("fn", "ln_full")),
-                     both(Equal("fn_phon", "ln1_phon"), Equal("ln1_phon", "fn_phon"),
-                          Not(Equal("fn_phon"))))),
+        Level("first and last name swapped", names_swapped()),
         Level(f"jaro-winkler >= {high}", Similar("ln1", "jaro_winkler", high)),
         Level("sounds alike", Equal("ln1_phon")),
         Level(f"jaro-winkler >= {low}", Similar("ln1", "jaro_winkler", low)),

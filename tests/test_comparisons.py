@@ -85,6 +85,11 @@ def fn(first: str | None, last: str | None = "Garcia") -> dict[str, str | None]:
     return {"first_name": first, "last_name_1": last}
 
 
+ROTATED: tuple[Record, Record] = (
+    {"first_name": "Karen", "last_name_1": "Sanchez", "last_name_2": "Espinoza"},
+    {"first_name": "Espnioza", "last_name_1": "Karne"})
+"""KAREN SANCHEZ ESPINOZA split by another state's system into ESPNIOZA | KARNE."""
+
 # --- given name ---------------------------------------------------------------------------------
 G = "given_name"
 case(G, fn("Maria"), fn("MARIA"), "exact", id="exact")
@@ -120,6 +125,10 @@ case(G, {**fn("Maria"), "middle_name": "Guadalupe"},
      id="second given name dropped, middle name kept")
 case(G, fn("Garcia", "Juan"), fn("Juan", "Garcia"), "first and last name swapped",
      id="first/last swap")
+case(G, ROTATED[0], ROTATED[1], "first and last name swapped",
+     id="names rotated through the second surname, with typos")
+case(G, {"first_name": "Espinoza", "last_name_1": "Lopez"}, ROTATED[0], "different",
+     id="first name among the other's surnames on one side only is different")
 case(G, fn("Maria"), fn("Pedro"), "two different known names", id="Maria/Pedro")
 case(G, fn("Roberto"), fn("Alberto"), "two different known names", id="Roberto/Alberto")
 case(G, fn("J"), fn("Juan"), "initial agrees", id="initial J/Juan")
@@ -176,6 +185,10 @@ case(S, sn("Garcia", "Lopez"), sn("Lopez", "Perez"), "one surname shared",
 case(S, sn("de la Cruz"), sn("Cruz"), "one surname shared", id="particle dropped")
 case(S, sn("Juan", first="Garcia"), sn("Garcia", first="Juan"), "first and last name swapped",
      id="first/last swap")
+case(S, ROTATED[0], ROTATED[1], "first and last name swapped",
+     id="names rotated through the second surname, with typos")
+case(S, sn("Sanchez", "Espinoza", first="Karen"), sn("Sanchez", "Espinoza", first="Maria"),
+     "both surnames exact", id="same surnames, other first name is no rotation")
 case(S, sn("Hernandez"), sn("Hernandes"), "jaro-winkler >= 0.92", id="typo")
 case(S, sn("Vazquez"), sn("Basquez"), "sounds alike", id="Vazquez/Basquez")
 case(S, sn("Jimenez"), sn("Gimenez"), "sounds alike", id="Jimenez/Gimenez")
