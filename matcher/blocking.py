@@ -1,14 +1,19 @@
 """Blocking: named rules, unioned, each candidate pair produced once.
 
 A rule is a list of prepared key columns; records agreeing on all of them (none missing) are
-paired. Blocks larger than `max_block_size` are skipped for that rule and reported: the other,
-more specific rules still see those records, and memory stays bounded by the cap.
+paired. A key may also be a group of columns whose values are pooled ("any of"): the rule is
+then multi-valued, a record has one key per distinct value of the group, and two records are
+paired when they share any of them, whichever column each value came from (the sound of a
+first name against the sound of a surname: names rotated across fields). Blocks larger than
+`max_block_size` are skipped for that rule and reported: the other, more specific rules still
+see those records, and memory stays bounded by the cap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 
 import polars as pl
 
@@ -21,34 +26,100 @@ KEY_SOURCES: dict[str, tuple[str, ...]] = {
 }
 """Which comparison subjects a key column is derived from (what a rule conditions on)."""
 
+Key = str | tuple[str, ...]
+"""A key column, or a group of columns whose values are pooled (any of them)."""
+RowKeys = str | list[str] | None
+"""One row's key for a rule: a string (or None) for a plain rule, a list for a multi-valued
+one (empty when the row has none)."""
+
 
 @dataclass(frozen=True)
 class BlockingRule:
     name: str
-    keys: tuple[str, ...]
+    keys: tuple[Key, ...]
     max_block_size: int | None = None
 
+    @property
+    def multi_valued(self) -> bool:
+        """Some key is a group: a row has a list of keys (see the module docstring)."""
+        return any(isinstance(k, tuple) for k in self.keys)
+
+    def columns(self) -> list[str]:
+        """Every prepared column the rule reads, in order."""
+        return [c for k in self.keys for c in ((k,) if isinstance(k, str) else k)]
+
+    def renamed(self, rename: Callable[[str], str]) -> BlockingRule:
+        """The rule with every column name passed through `rename`."""
+        keys = tuple(rename(k) if isinstance(k, str) else tuple(map(rename, k))
+                     for k in self.keys)
+        return BlockingRule(self.name, keys, self.max_block_size)
+
+    def _combinations(self) -> list[tuple[str, ...]]:
+        """One column per key, for every choice within the groups."""
+        return list(product(*((k,) if isinstance(k, str) else k for k in self.keys)))
+
     def key_expr(self) -> pl.Expr:
-        return pl.concat_str([pl.col(k).cast(pl.String) for k in self.keys], separator="|")
+        """The rule's key per row: the keys joined by '|' (null if any is missing); for a
+        multi-valued rule the list of distinct such keys."""
+        joined = [pl.concat_str([pl.col(c).cast(pl.String) for c in combination],
+                                separator="|") for combination in self._combinations()]
+        if not self.multi_valued:
+            return joined[0]
+        # in the order of the group's columns (sorting lists of strings is slow in polars)
+        return pl.concat_list(joined).list.drop_nulls().list.unique(maintain_order=True)
 
     def conditions_on(self) -> set[str]:
-        """Comparison subjects fixed by this rule (EM must not learn their m from its pairs)."""
-        return {source for key in self.keys for source in KEY_SOURCES.get(key, (key,))}
+        """Comparison subjects fixed by this rule (EM must not learn their m from its pairs).
+
+        A group counts whole: its pairs share some name, not a given one, but a block of
+        children who all share a name is no sample of how non-matches' names compare."""
+        return {source for key in self.columns() for source in KEY_SOURCES.get(key, (key,))}
 
 
-def plain_keys(prepared: pl.DataFrame, rules: list[BlockingRule]
-               ) -> list[list[str | None]] | None:
+def plain_keys(prepared: pl.DataFrame, rules: Sequence[BlockingRule]
+               ) -> list[list[RowKeys]] | None:
     """`BlockingRule.key_expr` per rule and row in plain Python, for string and integer key
-    columns (None otherwise): the keys joined by '|', missing if any key is missing. For a
-    few rows (one record matched) a query costs more than a millisecond."""
-    needed = {k for rule in rules for k in rule.keys}
+    columns (None otherwise): the keys joined by '|', missing if any key is missing (for a
+    multi-valued rule, the distinct keys in order). For a few rows (one record matched) a
+    query costs more than a millisecond."""
+    needed = {c for rule in rules for c in rule.columns()}
     schema = prepared.schema  # built anew on every access
     if not all(schema[k] == pl.String or schema[k].is_integer() for k in needed):
         return None
     values = {k: prepared[k].to_list() for k in needed}
-    return [[None if any(v is None for v in row) else "|".join(map(str, row))
-             for row in zip(*(values[k] for k in rule.keys), strict=True)]
-            for rule in rules]
+    out: list[list[RowKeys]] = []
+    for rule in rules:
+        joined = [[None if any(v is None for v in row) else "|".join(map(str, row))
+                   for row in zip(*(values[c] for c in combination), strict=True)]
+                  for combination in rule._combinations()]
+        if rule.multi_valued:
+            out.append([list(dict.fromkeys(k for k in row if k is not None))
+                        for row in zip(*joined, strict=True)])
+        else:
+            out.append(list(joined[0]))
+    return out
+
+
+def row_entries(rows: Sequence[int] | range, keys: Sequence[RowKeys]
+                ) -> Iterator[tuple[int, str]]:
+    """(row, key) for every key of every row (a multi-valued rule's rows have several)."""
+    for row, key in zip(rows, keys, strict=True):
+        if isinstance(key, str):
+            yield row, key
+        elif key:
+            for one in key:
+                yield row, one
+
+
+def rule_holds(prepared: pl.DataFrame, pairs: pl.DataFrame, rule: BlockingRule) -> pl.Series:
+    """Per pair: both records share a key of the rule (the rule would pair them)."""
+    keys = prepared.select(rule.key_expr().alias("key"))["key"]
+    left, right = keys.gather(pairs["idx_l"]), keys.gather(pairs["idx_r"])
+    if rule.multi_valued:
+        shared = left.list.set_intersection(right).list.len() > 0
+    else:
+        shared = left == right
+    return shared.fill_null(False)
 
 @dataclass
 class RuleReport:
@@ -95,8 +166,14 @@ def total_pairs(sources: pl.Series, link_only: bool) -> int:
 
 def rule_pairs(prepared: pl.DataFrame, rule: BlockingRule, link_only: bool,
                max_block_size: int) -> tuple[pl.DataFrame, int, int]:
-    """(idx_l, idx_r) pairs for one rule, idx_l < idx_r; plus capped block and record counts."""
-    keyed = prepared.select("idx", "source", rule.key_expr().alias("key")).drop_nulls("key")
+    """(idx_l, idx_r) pairs for one rule, idx_l < idx_r; plus capped block and record counts.
+
+    A multi-valued rule's rows are exploded to one per key, and a pair sharing several keys
+    is kept once, in the order of the other rules' pairs (right row, then left row)."""
+    keyed = prepared.select("idx", "source", rule.key_expr().alias("key"))
+    if rule.multi_valued:
+        keyed = keyed.explode("key")
+    keyed = keyed.drop_nulls("key")
     sizes = keyed.group_by("key").len()
     big = sizes.filter(pl.col("len") > max_block_size)
     if len(big):
@@ -105,6 +182,8 @@ def rule_pairs(prepared: pl.DataFrame, rule: BlockingRule, link_only: bool,
     if link_only:
         pairs = pairs.filter(pl.col("source") != pl.col("source_r"))
     pairs = pairs.select(pl.col("idx").alias("idx_l"), pl.col("idx_r"))
+    if rule.multi_valued:
+        pairs = pairs.unique().sort("idx_r", "idx_l")
     return pairs, len(big), int(big["len"].sum()) if len(big) else 0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from features.value_memo import SMALL_FRAME_ROWS, ValueMemo
-from matcher.blocking import candidate_pairs, plain_keys
+from matcher.blocking import RowKeys, candidate_pairs, plain_keys, row_entries
 from matcher.pipeline import TWIN_FLAG, Linker, gather_columns
 from matcher.settings import Settings
 from models.base import MatchModel
@@ -75,12 +75,15 @@ class Blocks:
             self.large[key] = rows
 
     def extend(self, keys: pl.Series, start: int) -> None:
-        """`add` the rows `start`, `start + 1`, ... under `keys` (null: no key). Keys new to
-        the map are stored at once, from flat arrays, instead of one call per row."""
-        frame = (pl.DataFrame({"key": keys.cast(pl.String),
-                               "row": pl.int_range(start, start + len(keys), dtype=pl.UInt32,
-                                                   eager=True)})
-                 .drop_nulls("key").with_columns(pl.len().over("key").alias("n")))
+        """`add` the rows `start`, `start + 1`, ... under `keys` (null: no key; a list: each
+        of its keys, for a multi-valued rule). Keys new to the map are stored at once, from
+        flat arrays, instead of one call per row."""
+        frame = pl.DataFrame({"key": keys, "row": pl.int_range(
+            start, start + len(keys), dtype=pl.UInt32, eager=True)})
+        if isinstance(keys.dtype, pl.List):
+            frame = frame.explode("key")
+        frame = (frame.with_columns(pl.col("key").cast(pl.String)).drop_nulls("key")
+                 .with_columns(pl.len().over("key").alias("n")))
         single = frame.filter(pl.col("n") == 1)
         multi = frame.filter(pl.col("n") > 1).sort("key", "row")
         names, rows = single["key"].to_list(), single["row"].to_list()
@@ -188,9 +191,8 @@ class OnlineMatcher:
         self._row_of.update(zip(prepared["record_id"].to_list(), rows, strict=True))
         if prepared.height <= SMALL_FRAME_ROWS:
             for keys, blocks in zip(self._keys(prepared), self._blocks, strict=True):
-                for row, key in zip(rows, keys, strict=True):
-                    if key is not None:
-                        blocks.add(key, row)
+                for row, key in row_entries(rows, keys):
+                    blocks.add(key, row)
         else:
             for key_column, blocks in zip(self._key_frame(prepared), self._blocks,
                                           strict=True):
@@ -209,18 +211,18 @@ class OnlineMatcher:
             self._live[row] = False
         gone = self.rows(np.asarray(rows))
         for keys, blocks in zip(self._keys(gone), self._blocks, strict=True):
-            for row, key in zip(rows, keys, strict=True):
-                if key is not None:
-                    blocks.remove(key, row)
+            for row, key in row_entries(rows, keys):
+                blocks.remove(key, row)
         for column, counts in self._tf_counts.items():
             for value in gone[column].to_list():
                 if value is not None:
                     counts[value] -= 1
                     self._tf_totals[column] -= 1
 
-    def _keys(self, prepared: pl.DataFrame) -> list[list[str | None]]:
-        """Each blocking rule's key for every row, in one query (for a few rows of string
-        and integer keys, in plain Python: the query costs more than a millisecond)."""
+    def _keys(self, prepared: pl.DataFrame) -> list[list[RowKeys]]:
+        """Each blocking rule's key (a list of them for a multi-valued rule) for every row,
+        in one query (for a few rows of string and integer keys, in plain Python: the query
+        costs more than a millisecond)."""
         if prepared.height <= SMALL_FRAME_ROWS:
             keys = plain_keys(prepared, self.linker.rules)
             if keys is not None:
@@ -228,7 +230,8 @@ class OnlineMatcher:
         return [column.to_list() for column in self._key_frame(prepared)]
 
     def _key_frame(self, prepared: pl.DataFrame) -> pl.DataFrame:
-        """Each blocking rule's key for every row, a column per rule."""
+        """Each blocking rule's key for every row, a column per rule (of lists, for a
+        multi-valued rule)."""
         return prepared.select(rule.key_expr().alias(str(i))
                                for i, rule in enumerate(self.linker.rules))
 
@@ -284,8 +287,8 @@ class OnlineMatcher:
             # the rule's own cap, as in the batch path (blocks of common names are left to
             # the rules that also hold the birth date)
             cap = rule.max_block_size or self.settings.max_block_size
-            for i, key in enumerate(keys):
-                rows = blocks.get(key) if key is not None else ()
+            for i, key in row_entries(range(len(keys)), keys):
+                rows = blocks.get(key)
                 if not rows or len(rows) > cap:
                     continue
                 owners.append(i)

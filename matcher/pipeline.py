@@ -21,7 +21,7 @@ import polars as pl
 from features.comparisons import SMALL_COMPARE_PAIRS, Comparison, build_comparison, compare
 from features.prepare import prepare
 from features.value_memo import ValueMemo
-from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs
+from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs, rule_holds
 from matcher.clustering import (
     IndexedPairs,
     cluster_indexed,
@@ -79,8 +79,8 @@ class Linker:
                              resolve_column(spec.column, self.extra_fields) if spec.column
                              else None, spec.term_frequency, spec.thresholds, spec.identifier)
             for spec in settings.comparisons]
-        self.rules = [BlockingRule(r.name, tuple(resolve_column(k, self.extra_fields)
-                                                 for k in r.keys), r.max_block_size)
+        self.rules = [BlockingRule(r.name, r.keys, r.max_block_size).renamed(
+                          lambda c: resolve_column(c, self.extra_fields))
                       for r in settings.blocking_rules]
         self.model = model
         self.seconds: dict[str, float] = {}
@@ -310,13 +310,6 @@ def compare_in_chunks(prepared: pl.DataFrame, pairs: pl.DataFrame,
     """Comparison levels of many pairs, a chunk at a time (memory bounded by the chunk)."""
     return pl.concat([compare(prepared, pairs.slice(start, COMPARE_CHUNK), comparisons)
                       for start in range(0, max(len(pairs), 1), COMPARE_CHUNK)])
-
-
-def rule_holds(prepared: pl.DataFrame, pairs: pl.DataFrame, rule: BlockingRule) -> pl.Series:
-    """Per pair: both records agree on every key of the rule (the rule would pair them)."""
-    keys = prepared.select(rule.key_expr().alias("key"))["key"]
-    left, right = keys.gather(pairs["idx_l"]), keys.gather(pairs["idx_r"])
-    return (left == right).fill_null(False)
 
 
 def add_term_frequencies(prepared: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -54,7 +54,10 @@ class ComparisonSpec(_Frozen):
 
 class BlockingRuleSpec(_Frozen):
     name: str
-    keys: tuple[str, ...] = Field(min_length=1)
+    keys: tuple[str | Annotated[tuple[str, ...], Field(min_length=1)], ...] = Field(
+        min_length=1)
+    """Prepared columns the records must agree on; a list within is a group of columns
+    whose values are pooled: records sharing any value of it agree (`matcher.blocking`)."""
     max_block_size: int | None = Field(None, ge=2)
     """Overrides the preset-wide cap: rules without a birth date key meet common names."""
 

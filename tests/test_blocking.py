@@ -8,7 +8,14 @@ import polars as pl
 import pytest
 
 from features.prepare import prepare
-from matcher.blocking import BlockingRule, candidate_pairs, plain_keys, total_pairs
+from matcher.blocking import (
+    BlockingRule,
+    candidate_pairs,
+    plain_keys,
+    row_entries,
+    rule_holds,
+    total_pairs,
+)
 from matcher.settings import load_preset
 
 MSIX_RULES = [BlockingRule(r.name, tuple(r.keys)) for r in load_preset("msix").blocking_rules]
@@ -40,6 +47,9 @@ ERRORS: list[tuple[str, dict[str, str | None], tuple[str, ...]]] = [
     ("first/last name swap", {"first_name": "Hernandez", "last_name_1": "Guadalupe"},
      ("names_either_order+birth_year_month", "names_either_order+birth_month_day")),
     ("nickname", {"first_name": "Lupe"}, ("birth_date+surname_sound",)),
+    ("names rotated through the second surname, with typos",
+     {"first_name": "Lopes", "last_name_1": "Guadalpue", "last_name_2": None},
+     ("birth_date+any_name_sound",)),
     ("birth date missing", {"birth_date": None}, ("first_name_form+surname_sound",)),
     ("new name and new date, same state id",
      {"first_name": "Lupita", "last_name_1": "Garza", "last_name_2": None,
@@ -223,6 +233,66 @@ def test_rule_conditions_on_the_comparison_subjects() -> None:
     assert RULES_BY_NAME["birth_date+surname_sound"].conditions_on() == {"dob", "ln1"}
     rule = RULES_BY_NAME["names_either_order+birth_year_month"]
     assert rule.conditions_on() == {"fn", "ln1", "dob"}
+    # a group conditions on every column in it: its pairs all share some name
+    assert RULES_BY_NAME["birth_date+any_name_sound"].conditions_on() == {
+        "dob", "fn", "ln1", "ln2"}
+
+
+# --- multi-valued rules (a group of columns: any of their values) ------------------------------
+
+ANY_NAME = BlockingRule("any_name", ("dob", ("fn", "ln1", "ln2")))
+
+
+def _names(dob: list[str], fn: list[str | None], ln1: list[str | None],
+           ln2: list[str | None]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "idx": pl.Series(range(len(dob)), dtype=pl.UInt32),
+        "source": pl.Series([0] * len(dob), dtype=pl.Int32),
+        "dob": dob, "fn": fn, "ln1": ln1, "ln2": ln2,
+    }, schema_overrides={c: pl.String for c in ("dob", "fn", "ln1", "ln2")})
+
+
+def test_group_key_is_the_distinct_values_of_its_columns() -> None:
+    frame = _names(["D", "D", "E"], ["KRN", "GDLP", None], ["SNCS", "GDLP", None],
+                   ["ESPNS", None, None])
+    keys = frame.select(ANY_NAME.key_expr()).to_series().to_list()
+    assert keys == [["D|KRN", "D|SNCS", "D|ESPNS"], ["D|GDLP"], []]
+    assert ANY_NAME.multi_valued and not RULES_BY_NAME["exact_names"].multi_valued
+    assert plain_keys(frame, [ANY_NAME]) == [keys]
+    assert list(row_entries(range(3), keys)) == [
+        (0, "D|KRN"), (0, "D|SNCS"), (0, "D|ESPNS"), (1, "D|GDLP")]
+
+
+def test_group_pairs_values_across_columns_each_pair_once() -> None:
+    """KAREN SANCHEZ ESPINOZA against ESPINOZA | KAREN (two shared sounds, in other
+    fields): one pair; a name shared on another birth date or no name shared: none."""
+    frame = _names(dob=["D", "D", "D", "E"], fn=["KRN", "ESPNS", "PDR", "KRN"],
+                   ln1=["SNCS", "KRN", "RMRS", "SNCS"], ln2=["ESPNS", None, "ST", None])
+    pairs, report = candidate_pairs(frame, [ANY_NAME])
+    assert pairs.select("idx_l", "idx_r").rows() == [(0, 1)]
+    assert (report.rules[0].candidates, report.rules[0].new_candidates) == (1, 1)
+    holds = rule_holds(frame, pl.DataFrame({"idx_l": [0, 0, 1], "idx_r": [1, 2, 3]}), ANY_NAME)
+    assert holds.to_list() == [True, False, False]
+
+
+def test_group_blocks_are_capped_per_value() -> None:
+    """Four records share the surname sound GRS (over the cap of 3): that block is
+    skipped; two of them also share a first-name sound and stay paired through it."""
+    frame = _names(["D"] * 5, ["ANA", "ANA", "LUIS", "PDR", "ANA"],
+                   ["GRS", "GRS", "GRS", "GRS", "LPS"], [None] * 5)
+    pairs, report = candidate_pairs(frame, [ANY_NAME], max_block_size=3)
+    assert pairs.select("idx_l", "idx_r").rows() == [(0, 1), (0, 4), (1, 4)]
+    rule = report.rules[0]
+    assert (rule.capped_blocks, rule.capped_records, rule.candidates) == (1, 4, 3)
+
+
+def test_preset_groups_parse_and_are_renamed() -> None:
+    rule = BlockingRule("r", ("dob", ("a", "b"))).renamed(str.upper)
+    assert rule == BlockingRule("r", ("DOB", ("A", "B")))
+    assert rule.columns() == ["DOB", "A", "B"]
+    spec = load_preset("msix").blocking_rules
+    assert ("fn_phon", "ln1_phon", "ln2_phon") in next(
+        r for r in spec if r.name == "birth_date+any_name_sound").keys
 
 
 def test_plain_keys_equal_the_key_expressions(canonical: CanonicalBuilder) -> None:

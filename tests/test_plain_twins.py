@@ -108,7 +108,7 @@ def test_plain_keys_agree_with_the_key_expressions() -> None:
 def test_plain_keys_decline_other_key_types() -> None:
     linker = Linker(load_preset("msix"))
     rows = pl.DataFrame({k: pl.Series([None], dtype=pl.Float64)
-                         for rule in linker.rules for k in rule.keys})
+                         for rule in linker.rules for k in rule.columns()})
     assert plain_keys(rows, linker.rules) is None
 
 

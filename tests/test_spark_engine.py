@@ -154,6 +154,25 @@ def test_giant_blocks_are_capped_and_salted_like_the_default(spark: SparkSession
         assert pairs.equals(want)
 
 
+def test_rotated_names_are_paired_by_the_any_name_rule(spark: SparkSession,
+                                                      tmp_path: Path) -> None:
+    """KAREN SANCHEZ ESPINOZA against ESPNIOZA | KARNE: only the multi-valued rule (birth
+    date + any name's sound) pairs them, once, as in the default engine."""
+    from tests.conftest import build_canonical
+    from tests.test_online_blocking import KAREN, ROTATED
+
+    records = build_canonical([KAREN, ROTATED]).with_columns(
+        pl.Series("source", [0, 0], dtype=pl.Int32))
+    linker = spark_linker(spark, tmp_path)
+    linker.size_partitions(len(records))
+    rules = linker.linker.rules
+    got = spark_candidate_pairs(linker.prepare(records, None), rules, link_only=False,
+                                max_block_size=1000, skew_chunk=1, total_pairs=1)
+    rule = [r.name for r in rules].index("birth_date+any_name_sound")
+    assert collect(got.pairs).rows() == [(0, 1, rule)]
+    assert [r.candidates for r in got.report.rules] == [int(i == rule) for i in range(len(rules))]
+
+
 def test_connected_components_match_scipy(spark: SparkSession) -> None:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components as scipy_components

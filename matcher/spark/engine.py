@@ -164,9 +164,12 @@ class SparkLinker:
                                 *[F.col(c).alias(f"{c}_r") for c in columns + keys])
         gathered = pairs.join(left, "idx_l").join(right, "idx_r")
         if holds:
+            agree = [F.arrays_overlap(F.col(f"{k}_l"), F.col(f"{k}_r")) if rule.multi_valued
+                     else F.col(f"{k}_l") == F.col(f"{k}_r")
+                     for k, rule in zip(keys, self.linker.rules, strict=True)]
             gathered = gathered.select(
-                "*", *[F.coalesce(F.col(f"{k}_l") == F.col(f"{k}_r"), F.lit(False))
-                       .alias(holds_column(i)) for i, k in enumerate(keys)]
+                "*", *[F.coalesce(same, F.lit(False)).alias(holds_column(i))
+                       for i, same in enumerate(agree)]
             ).drop(*[f"{k}_{side}" for k in keys for side in "lr"])
             passthrough = (*passthrough, *[holds_column(i) for i in range(len(keys))])
         schema = self._compare_schema(features, passthrough)
