@@ -124,30 +124,12 @@ def spark_candidate_pairs(features: DataFrame, rules: list[BlockingRule], *, lin
                   .select(RULE, "key", "n"))
     stats.unpersist()
     by_rule = {int(row[RULE]): row for row in summary.iter_rows(named=True)}
-    keyed = keys
     for index, rule in enumerate(rules):
-        key = key_column(index)
         row = by_rule.get(index, {})
         report.rules.append(RuleReport(rule.name, int(row.get("pairs") or 0), 0,
                                        int(row.get("blocks") or 0),
                                        int(row.get("records") or 0)))
-        sizes = big.filter(pl.col(RULE) == index).select(
-            pl.col("key").alias(f"{key}_big"), pl.col("n").alias(block_size(index)))
-        if rule.multi_valued:
-            keyed = keyed.withColumn(effective_key(index), _uncapped(
-                key, sizes.filter(pl.col(block_size(index)) > caps[index])[f"{key}_big"]))
-            continue
-        if len(sizes):
-            table = spark.createDataFrame(sizes.rows(),
-                                          f"{key}_big string, {block_size(index)} long")
-            keyed = keyed.join(F.broadcast(table), keyed[key] == table[f"{key}_big"], "left"
-                               ).drop(f"{key}_big")
-        else:
-            keyed = keyed.withColumn(block_size(index), F.lit(None).cast("long"))
-        keyed = keyed.withColumn(effective_key(index), F.when(
-            F.col(block_size(index)).isNull() | (F.col(block_size(index)) <= caps[index]),
-            F.col(key)))
-    keyed = keyed.persist()
+    keyed = _with_effective_keys(keys, rules, caps, big).persist()
     if with_entity and true_pairs:
         for index, rule_report in enumerate(report.rules):
             if not rules[index].multi_valued:
@@ -170,6 +152,35 @@ def spark_candidate_pairs(features: DataFrame, rules: list[BlockingRule], *, lin
     for part in parts[1:]:
         pairs = pairs.unionByName(part)
     return SparkBlocking(pairs, report, keyed)
+
+
+def _with_effective_keys(keys: DataFrame, rules: list[BlockingRule], caps: list[int],
+                         big: pl.DataFrame) -> DataFrame:
+    """`keys` with each rule's effective key (`ek<i>`: null, or for a multi-valued rule
+    left out of the array, where its block is capped) and, for a plain rule, the size of the
+    record's block where it is big (`bn<i>`); `big` holds (rule, key, n) of the big blocks."""
+    from pyspark.sql import functions as F
+
+    keyed = keys
+    for index, rule in enumerate(rules):
+        key = key_column(index)
+        sizes = big.filter(pl.col(RULE) == index).select(
+            pl.col("key").alias(f"{key}_big"), pl.col("n").alias(block_size(index)))
+        if rule.multi_valued:
+            keyed = keyed.withColumn(effective_key(index), _uncapped(
+                key, sizes.filter(pl.col(block_size(index)) > caps[index])[f"{key}_big"]))
+            continue
+        if len(sizes):
+            table = keys.sparkSession.createDataFrame(
+                sizes.rows(), f"{key}_big string, {block_size(index)} long")
+            keyed = keyed.join(F.broadcast(table), keyed[key] == table[f"{key}_big"], "left"
+                               ).drop(f"{key}_big")
+        else:
+            keyed = keyed.withColumn(block_size(index), F.lit(None).cast("long"))
+        keyed = keyed.withColumn(effective_key(index), F.when(
+            F.col(block_size(index)).isNull() | (F.col(block_size(index)) <= caps[index]),
+            F.col(key)))
+    return keyed
 
 
 def _true_pairs_in_blocks(keyed: DataFrame, index: int, link_only: bool) -> int:
