@@ -11,8 +11,10 @@ see those records, and memory stays bounded by the cap.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import product
 
 import numpy as np
@@ -55,7 +57,7 @@ class BlockingRule:
                      for k in self.keys)
         return BlockingRule(self.name, keys, self.max_block_size)
 
-    def _combinations(self) -> list[tuple[str, ...]]:
+    def combinations(self) -> list[tuple[str, ...]]:
         """One column per key, for every choice within the groups."""
         return list(product(*((k,) if isinstance(k, str) else k for k in self.keys)))
 
@@ -63,7 +65,7 @@ class BlockingRule:
         """One key per choice within the groups: its columns joined by '|' (null if any is
         missing); a plain rule has one."""
         return [pl.concat_str([pl.col(c).cast(pl.String) for c in combination], separator="|")
-                .alias(f"key{i}") for i, combination in enumerate(self._combinations())]
+                .alias(f"key{i}") for i, combination in enumerate(self.combinations())]
 
     def key_expr(self) -> pl.Expr:
         """The rule's key per row (`joined_exprs`); for a multi-valued rule the list of the
@@ -98,7 +100,7 @@ def plain_keys(prepared: pl.DataFrame, rules: Sequence[BlockingRule]
     for rule in rules:
         joined = [[None if any(v is None for v in row) else "|".join(map(str, row))
                    for row in zip(*(values[c] for c in combination), strict=True)]
-                  for combination in rule._combinations()]
+                  for combination in rule.combinations()]
         if rule.multi_valued:
             out.append([list(dict.fromkeys(k for k in row if k is not None))
                         for row in zip(*joined, strict=True)])
@@ -122,12 +124,11 @@ def rule_holds(prepared: pl.DataFrame, pairs: pl.DataFrame, rule: BlockingRule) 
     """Per pair: both records share a key of the rule (the rule would pair them). A
     multi-valued rule's keys are compared one choice against another, as plain columns
     (list intersections cost ten times more)."""
-    keys = prepared.select(rule.joined_exprs())
-    left = [keys[c].gather(pairs["idx_l"]) for c in keys.columns]
-    right = [keys[c].gather(pairs["idx_r"]) for c in keys.columns]
-    shared = pl.DataFrame([(a == b).fill_null(False).alias(f"{i}") for i, (a, b) in
-                           enumerate((a, b) for a in left for b in right)])
-    return shared.select(pl.any_horizontal(pl.all())).to_series()
+    keys = prepared.select(rule.joined_exprs()).get_columns()
+    left = [key.gather(pairs["idx_l"]) for key in keys]
+    right = [key.gather(pairs["idx_r"]) for key in keys]
+    return reduce(operator.or_, [(a == b).fill_null(False) for a in left for b in right])
+
 
 @dataclass
 class RuleReport:
