@@ -56,3 +56,21 @@ def test_rotated_pair_found_only_by_the_any_name_rule(canonical: CanonicalBuilde
     assert pairs.select("idx_l", "idx_r").rows() == [(0, 1)]
     found = [r.name for r in report.rules if r.candidates]
     assert found == ["birth_date+any_name_sound"]
+
+
+def test_extend_with_a_list_per_row_equals_adding_each_key() -> None:
+    """A multi-valued rule's keys (a list per row, maybe empty) land as one add per key."""
+    from matcher.blocking import row_entries
+    from matcher.online import SMALL_BLOCK, Blocks
+
+    keys: list[list[str]] = [[f"d|{i % 3}", f"d|{i % 20}"] if i % 7 else [] for i in range(200)]
+    one_by_one, bulk = Blocks(), Blocks()
+    one_by_one.add("d|1", 0)
+    bulk.add("d|1", 0)
+    for row, key in row_entries(range(1, 201), keys):
+        one_by_one.add(key, row)
+    bulk.extend(pl.Series(keys, dtype=pl.List(pl.String)), 1)
+    every = {k for row in keys for k in row}
+    assert {k: sorted(bulk.get(k)) for k in every} == {
+        k: sorted(one_by_one.get(k)) for k in every}
+    assert max(len(bulk.get(k)) for k in every) > SMALL_BLOCK
