@@ -17,12 +17,12 @@ remaining batches are then scored one by one).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from matcher.store.backend import RecordIndex
+from matcher.store.recluster import PAIR_COLUMNS
 
 SCORE_CHUNK = 500_000
 """Records scored per call. The pairs among one chunk's records are blocked and compared as
@@ -44,12 +44,9 @@ class Prescored:
     empty: pl.DataFrame | None = None
 
     @classmethod
-    def build(cls, index: RecordIndex, work: pl.DataFrame,
-              pairs_once: Callable[[pl.DataFrame], pl.DataFrame]) -> Prescored:
-        """Index and score `work` (canonical rows plus their batch number in `__batch`).
-
-        `pairs_once` orders each pair's two record ids and keeps it once. If this fails, the
-        records it indexed are in `uncommitted()`."""
+    def build(cls, index: RecordIndex, work: pl.DataFrame) -> Prescored:
+        """Index and score `work` (canonical rows plus their batch number in `__batch`). If
+        this fails, some of `work` may be indexed: the caller puts it back."""
         ids = work["record_id"].to_list()
         batches = work[BATCH].to_list()
         prescored = cls()
@@ -97,3 +94,21 @@ class Prescored:
     def clear(self) -> None:
         """Forget everything (after the index was put back for `uncommitted()`)."""
         self.pending, self.pairs = {}, {}
+
+
+def pairs_once(raw: pl.DataFrame) -> pl.DataFrame:
+    """Scored pairs (`RecordIndex.match`) in (smaller, larger) record_id order, each once with
+    its best score: the `links` pair columns and the `mw_*` contributions."""
+    mw = [c for c in raw.columns if c.startswith("mw_")]
+    return (
+        raw.filter(pl.col("record_id_l") != pl.col("record_id_r"))
+        .with_columns(
+            pl.min_horizontal("record_id_l", "record_id_r").alias("l"),
+            pl.max_horizontal("record_id_l", "record_id_r").alias("r"),
+        )
+        .sort(["l", "r", "match_probability"], descending=[False, False, True])
+        .unique(["l", "r"], keep="first", maintain_order=True)
+        .drop("record_id_l", "record_id_r")
+        .rename({"l": "record_id_l", "r": "record_id_r"})
+        .select(*PAIR_COLUMNS, *mw)
+    )

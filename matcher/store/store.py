@@ -34,7 +34,7 @@ from matcher.store.context import (
     update_columns,
 )
 from matcher.store.models import Link, Record, StoreMeta, StoreState, utcnow
-from matcher.store.prescore import BATCH, Prescored
+from matcher.store.prescore import BATCH, Prescored, pairs_once
 from matcher.store.recluster import PAIR_COLUMNS, Evidence, neighbourhood, recluster
 from matcher.store.records import (
     SMALL_FRAME,
@@ -431,7 +431,7 @@ class IdentityStore:
             (pl.int_range(pl.len(), dtype=pl.Int64) // batch_size).alias(BATCH)
         ).filter(changed)
         try:
-            return Prescored.build(index, work, _pairs_once)
+            return Prescored.build(index, work)
         except BaseException:
             self._index.revert(self.engine, work["record_id"].to_list())
             raise
@@ -572,7 +572,7 @@ class IdentityStore:
     def _score(self, index: RecordIndex, work: pl.DataFrame) -> pl.DataFrame:
         """Pairs of `work` records with everything indexed: each pair once, in (smaller,
         larger) order as record_id_l/record_id_r, keeping its best score."""
-        return _pairs_once(index.match(work))
+        return pairs_once(index.match(work))
 
     @staticmethod
     def _pair_rows(pairs: pl.DataFrame) -> list[dict[str, Any]]:
@@ -677,22 +677,3 @@ def _settings_json(settings: Any) -> str:
     if callable(dump):
         return str(dump())
     return json.dumps(settings, default=str)
-
-
-def _pairs_once(raw: pl.DataFrame) -> pl.DataFrame:
-    """Scored pairs in (smaller, larger) record_id order, each once with its best score."""
-    columns = ["record_id_l", "record_id_r", "match_probability", "match_weight",
-               "possible_multiple_birth"]
-    mw = [c for c in raw.columns if c.startswith("mw_")]
-    return (
-        raw.filter(pl.col("record_id_l") != pl.col("record_id_r"))
-        .with_columns(
-            pl.min_horizontal("record_id_l", "record_id_r").alias("l"),
-            pl.max_horizontal("record_id_l", "record_id_r").alias("r"),
-        )
-        .sort(["l", "r", "match_probability"], descending=[False, False, True])
-        .unique(["l", "r"], keep="first", maintain_order=True)
-        .drop("record_id_l", "record_id_r")
-        .rename({"l": "record_id_l", "r": "record_id_r"})
-        .select(*columns, *mw)
-    )
