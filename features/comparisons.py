@@ -148,14 +148,28 @@ def names_swapped() -> Predicate:
     the first surname, or the whole fields), or by sound against either surname, the given
     names sounding different. The sound covers a rotation through the second surname
     (KAREN SANCHEZ ESPINOZA against ESPINOSA | KAREN: state systems split Hispanic names into
-    the wrong fields) as well as a plain swap, with a typo on either side."""
-    surname_sounds = ("ln1_phon", "ln2_phon")
+    the wrong fields) as well as a plain swap, with a typo on either side. Two different
+    given names we know are never a typo of each other, even when they sound alike: LOPEZ |
+    JOSUE against JESUS | LOPEZ, or DANIEL against DANIELA, are two children (twins), not a
+    swap."""
+    surnames = (("ln1", "ln1_phon", "ln1_known"), ("ln2", "ln2_phon", "ln2_known"))
+
+    def sounds_alike(given_side: str, surname_side: str) -> Predicate:
+        """The given name on `given_side` sounds like a surname on the other side, and the
+        two are not two different known given names."""
+        def one(surname: str, phon: str, known: str) -> Predicate:
+            given_then_surname = given_side == "l"
+            same_sound = (Equal("fn_phon", phon) if given_then_surname
+                          else Equal(phon, "fn_phon"))
+            same_word = Equal("fn1", surname) if given_then_surname else Equal(surname, "fn1")
+            two_names = both(IsTrue("fn1_known", given_side), IsTrue(known, surname_side))
+            return both(same_sound, either(same_word, Not(two_names)))
+        return either(*(one(*columns) for columns in surnames))
+
     return either(
         both(Equal("fn1", "ln1"), Equal("ln1", "fn1")),
         both(Equal("fn", "ln_full"), Equal("ln_full", "fn")),
-        both(either(*(Equal("fn_phon", c) for c in surname_sounds)),
-             either(*(Equal(c, "fn_phon") for c in surname_sounds)),
-             Not(Equal("fn_phon"))))
+        both(sounds_alike("l", "r"), sounds_alike("r", "l"), Not(Equal("fn_phon"))))
 
 
 def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)

@@ -285,7 +285,7 @@ def _given_name_exprs() -> list[pl.Expr]:
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
         name_groups(fn1).alias("fn1_groups"),
-        fn1.is_in(list(given_name_vocabulary())).alias("fn1_known"),
+        _known_given_name(fn1).alias("fn1_known"),
         name_representative(fn1).alias("fn_canon"),
         spanish_phonetic(fn1).alias("fn_phon"),
         parts.alias("fn_parts"),
@@ -294,6 +294,11 @@ def _given_name_exprs() -> list[pl.Expr]:
         null_if_blank(parts.list.slice(1).list.join(" ")).alias("fn_rest"),
         pl.col("fn_text").str.slice(0, 1).alias("fn_initial"),
     ]
+
+
+def _known_given_name(word: pl.Expr) -> pl.Expr:
+    """The word is a given name or nickname we know (a surname field holds one after a swap)."""
+    return word.is_in(list(given_name_vocabulary()))
 
 
 @cache
@@ -307,8 +312,10 @@ def _derived_groups() -> list[tuple[list[str], list[pl.Expr]]]:
     """Surname keys and date parts, from the columns of the second step."""
     return [
         (["ln1"], [surname_core(pl.col("ln1")).alias("ln1_core"),
-                   spanish_phonetic(pl.col("ln1")).alias("ln1_phon")]),
-        (["ln2"], [spanish_phonetic(pl.col("ln2")).alias("ln2_phon")]),
+                   spanish_phonetic(pl.col("ln1")).alias("ln1_phon"),
+                   _known_given_name(pl.col("ln1")).alias("ln1_known")]),
+        (["ln2"], [spanish_phonetic(pl.col("ln2")).alias("ln2_phon"),
+                   _known_given_name(pl.col("ln2")).alias("ln2_known")]),
         (["dob"], _date_exprs()),
         (["fn_text", "mn"], [_given_names_expr().alias("given_all")]),
     ]

@@ -127,6 +127,12 @@ case(G, fn("Garcia", "Juan"), fn("Juan", "Garcia"), "first and last name swapped
      id="first/last swap")
 case(G, ROTATED[0], ROTATED[1], "first and last name swapped",
      id="names rotated through the second surname, with typos")
+case(G, fn("Lopez", "Josue"), fn("Jesus", "Lopez"), "different",
+     id="swap by sound between two different known names (JOSUE/JESUS) is twins, not a swap")
+case(G, fn("Luceoro", "Daniel"), fn("Daniela", "Lucero"), "different",
+     id="swap by sound hiding a male/female pair (DANIEL/DANIELA) is not a swap")
+case(G, fn("Lopez", "Josue"), fn("Josue", "Lopes"), "first and last name swapped",
+     id="swap with the same given name and a surname typo")
 case(G, {"first_name": "Espinoza", "last_name_1": "Lopez"}, ROTATED[0], "different",
      id="first name among the other's surnames on one side only is different")
 case(G, fn("Maria"), fn("Pedro"), "two different known names", id="Maria/Pedro")
