@@ -172,6 +172,12 @@ def names_swapped() -> Predicate:
         both(sounds_alike("l", "r"), sounds_alike("r", "l"), Not(Equal("fn_phon"))))
 
 
+SOUND_ALIKE_FLOOR = 0.7
+"""Given names with one sound key count as alike only if their spellings are this similar
+(Jaro-Winkler): a typo or a Spanish spelling (BALERIA/VALERIA 0.90, CINTHIA/SYNTHIA 0.81), not
+another name (JOZE/JESUS 0.48)."""
+
+
 def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)
                           ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
@@ -182,7 +188,11 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
     # MARIA | GUADALUPE against MARIA FERNANDA | GUADALUPE: one side's given names all appear
     # on the other (a second name dropped or moved), not two people
     within = Subset("given_all")
-    compound_conflict = both(same_first_part, second_names_differ, Not(within))
+    # JUAN J. against JUAN PABLO: an abbreviated second name that disagrees is another child
+    initials_differ = both(IsTrue("fn2_short"), Not(AnyNull(("second_initial",))),
+                           Not(Equal("second_initial")))
+    compound_conflict = both(same_first_part,
+                             either(both(second_names_differ, Not(within)), initials_differ))
     return Comparison(name, "given_name", AnyNull(("fn",)), (
         Level("same first name, different second given name", compound_conflict,
               different_name=True),
@@ -197,7 +207,10 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("first and last name swapped", swapped, same_name=True),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
-        Level("first given names sound alike", Equal("fn_phon")),
+        # the Spanish sound key drops vowels: JOZE and JESUS share it, JOSE and JOZE also
+        # look alike
+        Level("first given names sound alike",
+              both(Equal("fn_phon"), Similar("fn", "jaro_winkler", SOUND_ALIKE_FLOOR))),
         Level("initial agrees", both(OneSideShort("fn"), Equal("fn_initial"))),
         Level("one name begins the other", Prefix("fn", 3)),
         Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high)),

@@ -293,6 +293,8 @@ def _given_name_exprs() -> list[pl.Expr]:
         parts.list.len().cast(pl.Int32).alias("fn_nparts"),
         null_if_blank(parts.list.slice(1).list.join(" ")).alias("fn_rest"),
         pl.col("fn_text").str.slice(0, 1).alias("fn_initial"),
+        (pl.col("fn_text").str.split(" ").list.get(1, null_on_oob=True).str.len_chars() == 1)
+        .fill_null(False).alias("fn2_short"),
     ]
 
 
@@ -317,8 +319,16 @@ def _derived_groups() -> list[tuple[list[str], list[pl.Expr]]]:
         (["ln2"], [spanish_phonetic(pl.col("ln2")).alias("ln2_phon"),
                    _known_given_name(pl.col("ln2")).alias("ln2_known")]),
         (["dob"], _date_exprs()),
-        (["fn_text", "mn"], [_given_names_expr().alias("given_all")]),
+        (["fn_text", "mn"], [_given_names_expr().alias("given_all"),
+                             _second_initial_expr().alias("second_initial")]),
     ]
+
+
+def _second_initial_expr() -> pl.Expr:
+    """Initial of the second given name, abbreviated or not (JUAN J. -> J), else of the
+    middle name."""
+    second = pl.col("fn_text").str.split(" ").list.get(1, null_on_oob=True)
+    return null_if_blank(pl.coalesce(second, pl.col("mn")).str.slice(0, 1))
 
 
 def _given_names_expr() -> pl.Expr:

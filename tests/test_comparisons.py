@@ -102,6 +102,16 @@ case(G, fn("Jose Luis"), fn("Jose Antonio"), "same first name, different second 
      id="Jose Luis/Jose Antonio")
 case(G, {**fn("Maria"), "middle_name": "Jose"}, {**fn("Maria"), "middle_name": "Guadalupe"},
      "same first name, different second given name", id="second given name in middle_name")
+case(G, fn("Juan J."), fn("Juan Pablo"), "same first name, different second given name",
+     id="abbreviated second name that disagrees: Juan J./Juan Pablo")
+case(G, fn("Juan J."), {**fn("Juan"), "middle_name": "Pablo"},
+     "same first name, different second given name",
+     id="abbreviated second name against the middle name: Juan J./Juan | Pablo")
+case(G, fn("Juan J."), fn("Juan Jose"), "compound name part",
+     id="abbreviated second name that agrees: Juan J./Juan Jose")
+case(G, fn("Joze"), fn("Jesus"), "different",
+     id="one Spanish sound key, unlike spellings: Joze/Jesus are two names")
+case(G, fn("Baleria"), fn("Valeria"), "first given names sound alike", id="Baleria/Valeria")
 case(G, fn("Angel"), fn("Angela"), "male/female form of one name", id="Angel/Angela")
 case(G, fn("Daniel"), fn("Daniela"), "male/female form of one name", id="Daniel/Daniela")
 case(G, fn("Mario"), fn("Maria"), "male/female form of one name", id="Mario/Maria")
