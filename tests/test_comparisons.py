@@ -135,13 +135,13 @@ case(G, {**fn("Maria"), "middle_name": "Guadalupe"},
      id="second given name dropped, middle name kept")
 case(G, fn("Garcia", "Juan"), fn("Juan", "Garcia"), "first and last name swapped",
      id="first/last swap")
-case(G, ROTATED[0], ROTATED[1], "first and last name swapped",
+case(G, ROTATED[0], ROTATED[1], "first and last name swapped, by sound",
      id="names rotated through the second surname, with typos")
 case(G, fn("Lopez", "Josue"), fn("Jesus", "Lopez"), "different",
      id="swap by sound between two different known names (JOSUE/JESUS) is twins, not a swap")
 case(G, fn("Luceoro", "Daniel"), fn("Daniela", "Lucero"), "different",
      id="swap by sound hiding a male/female pair (DANIEL/DANIELA) is not a swap")
-case(G, fn("Lopez", "Josue"), fn("Josue", "Lopes"), "first and last name swapped",
+case(G, fn("Lopez", "Josue"), fn("Josue", "Lopes"), "first and last name swapped, by sound",
      id="swap with the same given name and a surname typo")
 case(G, {"first_name": "Espinoza", "last_name_1": "Lopez"}, ROTATED[0], "different",
      id="first name among the other's surnames on one side only is different")
@@ -417,6 +417,22 @@ def test_twin_flag_when_the_sexes_differ(canonical: CanonicalBuilder, pairs_fram
     family = {"last_name_1": "Vega", "last_name_2": "Rodriguez", "birth_date": "2011-01-12"}
     records = canonical([{**family, "first_name": "Alejandro", "sex": "M"},
                          {**family, "first_name": first, "sex": sex}])
+    linker = Linker(load_preset("msix"))
+    out = linker.compare(linker.prepare(records), pairs_frame([0], [1]))
+    assert out["possible_multiple_birth"].to_list() == [flagged]
+
+
+@pytest.mark.parametrize(("first", "last", "flagged"), [
+    ("Acosta", "Jose", False),  # swapped letter for letter: the same given name
+    ("Acosta", "Jezus", True),  # swapped, the given name alike only by sound: maybe the twin
+])
+def test_twin_flag_for_a_swap_when_a_multiple_birth_is_declared(
+        canonical: CanonicalBuilder, pairs_frame: PairsBuilder, first: str, last: str,
+        flagged: bool) -> None:
+    family = {"last_name_2": "Diaz", "birth_date": "2019-10-15", "sex": "M",
+              "multiple_birth_flag": "Y"}
+    records = canonical([{**family, "first_name": "Jose", "last_name_1": "Acosta"},
+                         {**family, "first_name": first, "last_name_1": last}])
     linker = Linker(load_preset("msix"))
     out = linker.compare(linker.prepare(records), pairs_frame([0], [1]))
     assert out["possible_multiple_birth"].to_list() == [flagged]
