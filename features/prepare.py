@@ -285,6 +285,7 @@ def _given_name_exprs() -> list[pl.Expr]:
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
         name_groups(fn1).alias("fn1_groups"),
+        either_sex(name_groups(fn1)).alias("fn1_unisex"),
         _known_given_name(fn1).alias("fn1_known"),
         name_representative(fn1).alias("fn_canon"),
         spanish_phonetic(fn1).alias("fn_phon"),
@@ -296,6 +297,13 @@ def _given_name_exprs() -> list[pl.Expr]:
         (pl.col("fn_text").str.split(" ").list.get(1, null_on_oob=True).str.len_chars() == 1)
         .fill_null(False).alias("fn2_short"),
     ]
+
+
+def either_sex(groups: pl.Expr) -> pl.Expr:
+    """The name may be a boy's or a girl's: its equivalence groups hold a name ending in A
+    and one that does not (ALEX: ALEJANDRO and ALEJANDRA; CHRIS: CHRISTOPHER and CHRISTINA).
+    A rough rule (GUADALUPE and ISABEL end otherwise) used only to doubt a nickname."""
+    return groups.list.eval(pl.element().str.ends_with("A")).list.n_unique() > 1
 
 
 def _known_given_name(word: pl.Expr) -> pl.Expr:

@@ -43,7 +43,7 @@ COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 TWIN_FLAG = "possible_multiple_birth"
 """Per pair: same birth date and family, given names of two people (`TwinGuard`)."""
-GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr"}
+GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr", "fn1_unisex": "__uni"}
 """Prepared columns the twin guard reads from both records (gathered as `<name>_l`, `_r`)."""
 CONCURRENT_ENROLLMENT_DAYS = 30
 """Two enrollments in one state at most this many days apart, under different student ids,
@@ -147,7 +147,8 @@ class Linker:
 
         guard = self._twin_guard
         flags = ([False] * len(pairs) if guard is None else guard.flags(
-            {c: gammas[c].to_list() for c in guard.columns}, *sides("mbf"), *sides("enr")))
+            {c: gammas[c].to_list() for c in guard.columns}, *sides("mbf"), *sides("enr"),
+            *sides("fn1_unisex")))
         return [pl.Series(TWIN_FLAG, flags, dtype=pl.Boolean),
                 *(pl.Series(f"tf_{c}", list(map(max_present, *sides(f"tf_{c}"))),
                             dtype=pl.Float64) for c in tf)]
@@ -374,7 +375,8 @@ class TwinGuard:
     Then either the given names are clearly different, or the records say two children:
     - male and female forms of one name (ANGEL/ANGELA) count as different only when the sexes
       do not agree: with the same recorded sex the difference is a typo;
-    - different recorded sexes and given names that are not the same;
+    - different recorded sexes and given names that are not the same name (a nickname of the
+      name, DAN/DANIEL, says the sex is the error);
     - a declared multiple birth on either side and given names that are not the very same;
     - different student ids in one state for enrollments at most
       `CONCURRENT_ENROLLMENT_DAYS` apart (two children enrolled together).
@@ -394,6 +396,9 @@ class TwinGuard:
     different: tuple[int, ...]
     not_same_name: tuple[int, ...]
     """A declared multiple birth needs the very same given name to link on its own."""
+    nickname: int
+    """The nickname level: with different recorded sexes it says the sex is the error
+    (DAN/DANIEL), unless a name may be either sex's (ALEX: ALEJANDRO or ALEJANDRA)."""
     gendered: tuple[int, ...]
     swapped: tuple[int, ...]
     identifiers: tuple[tuple[str, int], ...]
@@ -418,6 +423,7 @@ class TwinGuard:
             -2 if sex is None else len(sex.levels) - 1,
             tuple(i for i in levels if given.levels[i].different_name),
             tuple(i for i in levels if i != given.level_index("exact")),
+            given.level_index("nickname or equivalent form"),
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
             _identifier_levels(comparisons),
@@ -438,11 +444,18 @@ class TwinGuard:
         sexes_differ = sex == self.sex_else if sex is not None else pl.lit(False)
         expr = (same_birth & same_family & ~identifier_agrees
                 & ((given.is_in(self.different) & ~same_sex_variant)
-                   | (sexes_differ & given.is_in(self.not_same_name))
+                   | (sexes_differ & given.is_in(self.not_same_name)
+                      & ~self._one_name_by_nickname())
                    | (flagged_birth & given.is_in(self.not_same_name)
                       & ~given.is_in(self.swapped))
                    | self._enrolled_together()))
         return expr.fill_null(False).alias(TWIN_FLAG)
+
+    def _one_name_by_nickname(self) -> pl.Expr:
+        """A nickname of the name, neither name either sex's (`GUARD_SIDES`)."""
+        return ((pl.col(self.given) == self.nickname)
+                & ~pl.col("__uni_l").fill_null(False) & ~pl.col("__uni_r").fill_null(False)
+                ).fill_null(False)
 
     def _enrolled_together(self) -> pl.Expr:
         """Different student ids in one state, enrollments close together (`GUARD_SIDES`)."""
@@ -463,15 +476,18 @@ class TwinGuard:
 
     def flags(self, gammas: Mapping[str, Sequence[int]], mbf_l: Sequence[str | None],
               mbf_r: Sequence[str | None], enr_l: Sequence[str | None] | None = None,
-              enr_r: Sequence[str | None] | None = None) -> list[bool]:
+              enr_r: Sequence[str | None] | None = None,
+              unisex_l: Sequence[bool | None] | None = None,
+              unisex_r: Sequence[bool | None] | None = None) -> list[bool]:
         """`expr` per pair in plain Python (for a few pairs)."""
         n = len(mbf_l)
+        unknown: list[bool | None] = [None] * n
         agree = _identifier_plain(self.identifiers, gammas, n)
         sexes = gammas[self.sex] if self.sex is not None else [None] * n
         together = self._enrolled_together_plain(gammas, enr_l, enr_r, n)
         return [self._flag(*row) for row in zip(
             gammas[self.given], gammas[self.birth], gammas[self.surname], sexes, agree,
-            mbf_l, mbf_r, together, strict=True)]
+            mbf_l, mbf_r, together, unisex_l or unknown, unisex_r or unknown, strict=True)]
 
     def _enrolled_together_plain(self, gammas: Mapping[str, Sequence[int]],
                                  enr_l: Sequence[str | None] | None,
@@ -484,7 +500,8 @@ class TwinGuard:
                 for level, a, b in zip(gammas[column], enr_l, enr_r, strict=True)]
 
     def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
-              mbf_l: str | None, mbf_r: str | None, together: bool) -> bool:
+              mbf_l: str | None, mbf_r: str | None, together: bool, unisex_l: bool | None,
+              unisex_r: bool | None) -> bool:
         if birth >= self.birth_else or surname >= self.surname_else or identified:
             return False
         if together:
@@ -493,8 +510,10 @@ class TwinGuard:
             return True
         if given not in self.not_same_name:
             return False
-        return sex == self.sex_else or (
-            (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped)
+        if sex == self.sex_else and not (given == self.nickname and not unisex_l
+                                         and not unisex_r):
+            return True
+        return (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
 
 
 def days_apart(left: str | None, right: str | None) -> int | None:

@@ -407,10 +407,12 @@ def test_compare_many_pairs_keeps_pair_order(canonical: CanonicalBuilder,
 
 
 @pytest.mark.parametrize(("first", "sex", "flagged"), [
+    ("Jandro", "F", False),  # a nickname of ALEJANDRO alone: the sex is the typo
     ("Alejaandra", "F", True),  # a boy and a girl, born the same day, names alike
     ("Alejandro", "F", False),  # the same name: the sex is the typo
     ("Alejandro", "M", False),
     ("Alejaandro", "M", False),  # same sex, a typo in the name
+    ("Alex", "F", True),  # ALEX may be ALEJANDRA: maybe the twin sister
 ])
 def test_twin_flag_when_the_sexes_differ(canonical: CanonicalBuilder, pairs_frame: PairsBuilder,
                                          first: str, sex: str, flagged: bool) -> None:

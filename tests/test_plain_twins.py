@@ -116,8 +116,8 @@ def test_plain_keys_decline_other_key_types() -> None:
 
 @pytest.mark.parametrize("preset", ["msix", "febrl", "pseudopeople"])
 def test_twin_guard_flags_agree_with_its_expression(preset: str) -> None:
-    """Every level combination the guard reads (sampled), with every multiple-birth flag and
-    enrollment dates together, apart, missing and impossible."""
+    """Every level combination the guard reads (sampled), with every multiple-birth flag,
+    enrollment dates together, apart, missing and impossible, and names of either sex."""
     linker = Linker(load_preset(preset))
     guard = twin_guard(tuple(linker.comparisons))
     if guard is None:
@@ -129,13 +129,17 @@ def test_twin_guard_flags_agree_with_its_expression(preset: str) -> None:
     flags = [rng.choice(["Y", "N", None]) for _ in range(2 * n)]
     enrolled = [rng.choice(["20200717", "20200710", "20200601", "20200231", None])
                 for _ in range(2 * n)]
+    unisex = [rng.choice([True, False, None]) for _ in range(2 * n)]
     frame = pl.DataFrame({**{c: pl.Series(v, dtype=pl.Int8) for c, v in gammas.items()},
                           "__mbf_l": flags[:n], "__mbf_r": flags[n:],
-                          "__enr_l": enrolled[:n], "__enr_r": enrolled[n:]},
-                         schema_overrides={c: pl.String for c in
-                                           ("__mbf_l", "__mbf_r", "__enr_l", "__enr_r")})
+                          "__enr_l": enrolled[:n], "__enr_r": enrolled[n:],
+                          "__uni_l": unisex[:n], "__uni_r": unisex[n:]},
+                         schema_overrides={**{c: pl.String for c in
+                                              ("__mbf_l", "__mbf_r", "__enr_l", "__enr_r")},
+                                           "__uni_l": pl.Boolean, "__uni_r": pl.Boolean})
     expected = frame.select(guard.expr()).to_series().to_list()
-    assert guard.flags(gammas, flags[:n], flags[n:], enrolled[:n], enrolled[n:]) == expected
+    assert guard.flags(gammas, flags[:n], flags[n:], enrolled[:n], enrolled[n:], unisex[:n],
+                       unisex[n:]) == expected
     assert 0 < sum(expected) < n
 
 
