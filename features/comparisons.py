@@ -212,6 +212,11 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("first and last name swapped", names_swapped_exactly(), same_name=True),
         # a declared multiple birth does not take a swap read through typos as one name
         Level("first and last name swapped, by sound", swapped, same_name=True),
+        # only where our table does not know both names: it tells ANGEL from ANGELICA and
+        # ANNA from HANNAH (twins' names), the generic list joins them
+        Level("nicknames in the English list",
+              both(ListOverlap("fn1_wide"), Equal("fn_nparts"),
+                   Not(IsTrue("fn1_curated", "both")))),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
         # the Spanish sound key drops vowels: JOZE and JESUS share it, JOSE and JOZE also

@@ -14,7 +14,12 @@ from functools import cache
 
 import polars as pl
 
-from features.reference_data import given_name_groups, name_abbreviations
+from features.reference_data import (
+    curated_name_groups,
+    given_name_groups,
+    name_abbreviations,
+    wide_name_groups,
+)
 from features.text import compact, null_if_blank
 
 PARTICLE_PHRASES = {"DE LOS ": "DELOS", "DE LAS ": "DELAS", "DE LA ": "DELA", "VAN DER ": "VANDER",
@@ -87,6 +92,13 @@ def spanish_phonetic(folded: pl.Expr) -> pl.Expr:
 
 
 @cache
+def curated_vocabulary() -> frozenset[str]:
+    """Every name our own table (`given_names.csv`) knows."""
+    groups = curated_name_groups()
+    return frozenset(groups["name"].to_list()) | frozenset(groups["group"].to_list())
+
+
+@cache
 def given_name_vocabulary() -> frozenset[str]:
     """Every known given name and nickname (the equivalence data file)."""
     groups = given_name_groups()
@@ -111,16 +123,16 @@ def fused_name_splits(words: Iterable[str], vocabulary: frozenset[str]) -> dict[
 
 
 @cache
-def nickname_group_table() -> dict[str, str]:
-    """name -> '|'-joined sorted groups, for a vectorised lookup."""
-    grouped = (given_name_groups().group_by("name")
-               .agg(pl.col("group").sort().str.join("|").alias("groups")))
+def nickname_group_table(wide: bool = False) -> dict[str, str]:
+    """name -> '|'-joined sorted groups, for a vectorised lookup (`wide`: `wide_name_groups`)."""
+    groups = wide_name_groups() if wide else given_name_groups()
+    grouped = groups.group_by("name").agg(pl.col("group").sort().str.join("|").alias("groups"))
     return dict(zip(grouped["name"], grouped["groups"], strict=True))
 
 
-def name_groups(word: pl.Expr) -> pl.Expr:
+def name_groups(word: pl.Expr, *, wide: bool = False) -> pl.Expr:
     """List of equivalence groups of one given-name word; an unknown name is its own group."""
-    table = nickname_group_table()
+    table = nickname_group_table(wide)
     return word.replace_strict(table, default=word, return_dtype=pl.String).str.split("|")
 
 
@@ -134,8 +146,6 @@ def representative_table() -> dict[str, str]:
     transitive (BETO belongs to ALBERTO and ROBERTO; MARY and MARIA are both formal), so no
     single form serves every pair: comparisons use group overlap, and other blocking rules
     cover what this key misses."""
-    from features.reference_data import curated_name_groups
-
     curated = curated_name_groups()
     curated_formal = set(curated["group"].to_list())
     curated_first = dict(curated.group_by("name").agg(pl.col("group").min()).iter_rows())

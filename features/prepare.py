@@ -24,6 +24,7 @@ from features.dates import (
     repair_ocr_digits,
 )
 from features.names import (
+    curated_vocabulary,
     expand_abbreviations,
     fused_name_splits,
     given_name_vocabulary,
@@ -285,6 +286,8 @@ def _given_name_exprs() -> list[pl.Expr]:
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
         name_groups(fn1).alias("fn1_groups"),
+        name_groups(fn1, wide=True).alias("fn1_wide"),
+        fn1.is_in(list(curated_vocabulary())).alias("fn1_curated"),
         either_sex(name_groups(fn1)).alias("fn1_unisex"),
         _known_given_name(fn1).alias("fn1_known"),
         name_representative(fn1).alias("fn_canon"),

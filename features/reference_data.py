@@ -30,6 +30,15 @@ def given_name_groups() -> pl.DataFrame:
 
 
 @cache
+def wide_name_groups() -> pl.DataFrame:
+    """`given_name_groups` with every relation of the generic English nickname list, even
+    where our table knows the name (KRISTEN/CHRIS, ELEANOR/ELLEN, ANNA/HANNAH): looser
+    evidence, kept apart from the curated groups."""
+    return pl.concat([given_name_groups(), english_nickname_groups()]).unique().sort(
+        "group", "name")
+
+
+@cache
 def curated_name_groups() -> pl.DataFrame:
     """Our own table (`features/data/given_names.csv`): Spanish and English forms."""
     return _read("given_names.csv").select("name", "group").unique()

@@ -145,6 +145,12 @@ case(G, fn("Lopez", "Josue"), fn("Josue", "Lopes"), "first and last name swapped
      id="swap with the same given name and a surname typo")
 case(G, {"first_name": "Espinoza", "last_name_1": "Lopez"}, ROTATED[0], "different",
      id="first name among the other's surnames on one side only is different")
+case(G, fn("Kristen"), fn("Chris"), "nicknames in the English list", id="Kristen/Chris")
+case(G, fn("Marjorie"), fn("Margie"), "nicknames in the English list", id="Marjorie/Margie")
+case(G, fn("Anna"), fn("Hannah"), "two different known names",
+     id="Anna/Hannah: the English list joins them, our table keeps them apart")
+case(G, fn("Angel"), fn("Angelica"), "two different known names",
+     id="Angel/Angelica: the English list joins them, our table keeps them apart")
 case(G, fn("Maria"), fn("Pedro"), "two different known names", id="Maria/Pedro")
 case(G, fn("Roberto"), fn("Alberto"), "two different known names", id="Roberto/Alberto")
 case(G, fn("J"), fn("Juan"), "initial agrees", id="initial J/Juan")
