@@ -43,12 +43,13 @@ COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 TWIN_FLAG = "possible_multiple_birth"
 """Per pair: same birth date and family, given names of two people (`TwinGuard`)."""
-GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr", "fn1_unisex": "__uni"}
+GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr", "fn1_unisex": "__uni", "state": "__st"}
 """Prepared columns the twin guard reads from both records (gathered as `<name>_l`, `_r`)."""
 CONCURRENT_ENROLLMENT_DAYS = 30
-"""Two enrollments in one state at most this many days apart, under different student ids,
+"""Two enrollments in one state at most this many days apart, unless under one student id,
 are two children enrolled at once (a family's children are enrolled together), not one child
-enrolled twice; a child's own re-enrollment in a state follows a move, weeks later."""
+enrolled twice; a child's own re-enrollment in a state follows a move, weeks later. A missing
+id does not make them one child: it only fails to say so."""
 
 
 @dataclass
@@ -147,8 +148,8 @@ class Linker:
 
         guard = self._twin_guard
         flags = ([False] * len(pairs) if guard is None else guard.flags(
-            {c: gammas[c].to_list() for c in guard.columns}, *sides("mbf"), *sides("enr"),
-            *sides("fn1_unisex")))
+            {c: gammas[c].to_list() for c in guard.columns},
+            {column: sides(column) for column in GUARD_SIDES}))
         return [pl.Series(TWIN_FLAG, flags, dtype=pl.Boolean),
                 *(pl.Series(f"tf_{c}", list(map(max_present, *sides(f"tf_{c}"))),
                             dtype=pl.Float64) for c in tf)]
@@ -378,8 +379,8 @@ class TwinGuard:
     - different recorded sexes and given names that are not the same name (a nickname of the
       name, DAN/DANIEL, says the sex is the error);
     - a declared multiple birth on either side and given names that are not the very same;
-    - different student ids in one state for enrollments at most
-      `CONCURRENT_ENROLLMENT_DAYS` apart (two children enrolled together).
+    - enrollments in one state at most `CONCURRENT_ENROLLMENT_DAYS` apart, the student ids
+      not agreeing (different or missing: two children enrolled together).
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
@@ -403,8 +404,9 @@ class TwinGuard:
     swapped: tuple[int, ...]
     identifiers: tuple[tuple[str, int], ...]
     """(gamma column, last level that is not 'different') of the identifier comparisons."""
-    local_id: tuple[str, int] | None = None
-    """(gamma column, 'different id in the same state' level) of the state's student id."""
+    state_ids: bool = False
+    """The layout has states' student ids (a `local_id` comparison): enrollments in one state
+    are then read as described above."""
 
     @classmethod
     def of(cls, comparisons: tuple[Comparison, ...]) -> TwinGuard | None:
@@ -414,7 +416,6 @@ class TwinGuard:
             return None
         given, dob, surname = by_kind["given_name"], by_kind["birth_date"], by_kind["surname"]
         sex = next((c for c in comparisons if c.primary == ("sex",)), None)
-        local = by_kind.get("local_id")
         levels = range(len(given.levels))
         return cls(
             given.gamma_column, dob.gamma_column, surname.gamma_column,
@@ -427,7 +428,7 @@ class TwinGuard:
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
             _identifier_levels(comparisons),
-            None if local is None else (local.gamma_column, len(local.levels) - 1))
+            "local_id" in by_kind)
 
     def expr(self) -> pl.Expr:
         given = pl.col(self.given)
@@ -458,46 +459,43 @@ class TwinGuard:
                 ).fill_null(False)
 
     def _enrolled_together(self) -> pl.Expr:
-        """Different student ids in one state, enrollments close together (`GUARD_SIDES`)."""
-        if self.local_id is None:
+        """One state, enrollments close together (`GUARD_SIDES`); agreeing student ids lift
+        the flag as any identifier does. Only for layouts with a state student id."""
+        if not self.state_ids:
             return pl.lit(False)
-        column, differs = self.local_id
         days = (pl.col("__enr_l").str.to_date("%Y%m%d", strict=False)
                 - pl.col("__enr_r").str.to_date("%Y%m%d", strict=False)).dt.total_days()
-        return ((pl.col(column) == differs) & (days.abs() <= CONCURRENT_ENROLLMENT_DAYS)
-                ).fill_null(False)
+        return ((pl.col("__st_l") == pl.col("__st_r"))
+                & (days.abs() <= CONCURRENT_ENROLLMENT_DAYS)).fill_null(False)
 
     @property
     def columns(self) -> list[str]:
         """The gamma columns `flags` reads."""
         return [self.given, self.birth, self.surname, *([self.sex] if self.sex else []),
-                *(column for column, _ in self.identifiers),
-                *([self.local_id[0]] if self.local_id else [])]
+                *(column for column, _ in self.identifiers)]
 
-    def flags(self, gammas: Mapping[str, Sequence[int]], mbf_l: Sequence[str | None],
-              mbf_r: Sequence[str | None], enr_l: Sequence[str | None] | None = None,
-              enr_r: Sequence[str | None] | None = None,
-              unisex_l: Sequence[bool | None] | None = None,
-              unisex_r: Sequence[bool | None] | None = None) -> list[bool]:
-        """`expr` per pair in plain Python (for a few pairs)."""
-        n = len(mbf_l)
-        unknown: list[bool | None] = [None] * n
+    def flags(self, gammas: Mapping[str, Sequence[int]],
+              sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]]) -> list[bool]:
+        """`expr` per pair in plain Python (for a few pairs); `sides`: each `GUARD_SIDES`
+        column of the left and the right records."""
+        n = len(gammas[self.given])
         agree = _identifier_plain(self.identifiers, gammas, n)
         sexes = gammas[self.sex] if self.sex is not None else [None] * n
-        together = self._enrolled_together_plain(gammas, enr_l, enr_r, n)
+        together = self._enrolled_together_plain(sides, n)
+        (mbf_l, mbf_r), (uni_l, uni_r) = sides["mbf"], sides["fn1_unisex"]
         return [self._flag(*row) for row in zip(
             gammas[self.given], gammas[self.birth], gammas[self.surname], sexes, agree,
-            mbf_l, mbf_r, together, unisex_l or unknown, unisex_r or unknown, strict=True)]
+            mbf_l, mbf_r, together, uni_l, uni_r, strict=True)]
 
-    def _enrolled_together_plain(self, gammas: Mapping[str, Sequence[int]],
-                                 enr_l: Sequence[str | None] | None,
-                                 enr_r: Sequence[str | None] | None, n: int) -> list[bool]:
-        if self.local_id is None or enr_l is None or enr_r is None:
+    def _enrolled_together_plain(
+            self, sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]], n: int
+            ) -> list[bool]:
+        if not self.state_ids:
             return [False] * n
-        column, differs = self.local_id
-        return [level == differs and (days := days_apart(a, b)) is not None
+        (enr_l, enr_r), (state_l, state_r) = sides["enr"], sides["state"]
+        return [s is not None and s == t and (days := days_apart(a, b)) is not None
                 and days <= CONCURRENT_ENROLLMENT_DAYS
-                for level, a, b in zip(gammas[column], enr_l, enr_r, strict=True)]
+                for a, b, s, t in zip(enr_l, enr_r, state_l, state_r, strict=True)]
 
     def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
               mbf_l: str | None, mbf_r: str | None, together: bool, unisex_l: bool | None,

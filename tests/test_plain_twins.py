@@ -28,7 +28,7 @@ from features.prepare import _final_exprs, final_keys_plain, prepare
 from features.text import fold_code, fold_code_ascii
 from matcher.blocking import candidate_pairs
 from matcher.online import plain_keys
-from matcher.pipeline import TWIN_FLAG, Linker, max_present, twin_guard
+from matcher.pipeline import GUARD_SIDES, TWIN_FLAG, Linker, max_present, twin_guard
 from matcher.settings import load_preset
 
 CODES = ["TX-12 34", "  ab_c9 ", "", "   ", "---", "x", "0007", "José-1", "PeÃ±a 2", None]
@@ -129,17 +129,16 @@ def test_twin_guard_flags_agree_with_its_expression(preset: str) -> None:
     flags = [rng.choice(["Y", "N", None]) for _ in range(2 * n)]
     enrolled = [rng.choice(["20200717", "20200710", "20200601", "20200231", None])
                 for _ in range(2 * n)]
-    unisex = [rng.choice([True, False, None]) for _ in range(2 * n)]
+    values = {"mbf": flags, "enr": enrolled,
+              "fn1_unisex": [rng.choice([True, False, None]) for _ in range(2 * n)],
+              "state": [rng.choice(["TX", "CA", None]) for _ in range(2 * n)]}
+    sides = {name: (column[:n], column[n:]) for name, column in values.items()}
     frame = pl.DataFrame({**{c: pl.Series(v, dtype=pl.Int8) for c, v in gammas.items()},
-                          "__mbf_l": flags[:n], "__mbf_r": flags[n:],
-                          "__enr_l": enrolled[:n], "__enr_r": enrolled[n:],
-                          "__uni_l": unisex[:n], "__uni_r": unisex[n:]},
-                         schema_overrides={**{c: pl.String for c in
-                                              ("__mbf_l", "__mbf_r", "__enr_l", "__enr_r")},
-                                           "__uni_l": pl.Boolean, "__uni_r": pl.Boolean})
+                          **{f"{GUARD_SIDES[name]}_{side}": pl.Series(column)
+                             for name, pair in sides.items()
+                             for side, column in zip("lr", pair, strict=True)}})
     expected = frame.select(guard.expr()).to_series().to_list()
-    assert guard.flags(gammas, flags[:n], flags[n:], enrolled[:n], enrolled[n:], unisex[:n],
-                       unisex[n:]) == expected
+    assert guard.flags(gammas, sides) == expected
     assert 0 < sum(expected) < n
 
 

@@ -28,15 +28,15 @@ def _flags(records: pl.DataFrame, pairs: pl.DataFrame) -> tuple[list[bool], list
     ("527215567", "2020-07-17", True),
     ("527215567", "2021-01-20", False),  # re-enrolled after a move, with a new id
     ("872779806", "2020-07-10", False),  # the same id: one child
-    (None, "2020-07-10", False),         # no id: nothing said
+    (None, "2020-07-10", True),          # no id: nothing says one child, the dates say two
     ("527215567", None, False),          # no date: nothing said
 ])
 def test_children_enrolled_together_under_two_ids(canonical: CanonicalBuilder,
                                                   pairs_frame: PairsBuilder, id_right: str | None,
                                                   enrolled_right: str | None,
                                                   flagged: bool) -> None:
-    """ANA against ANA MARIA (a compound name part) fits one child or her twin; two student ids
-    in one state at the same time say two children."""
+    """ANA against ANA MARIA (a compound name part) fits one child or her twin; two
+    enrollments in one state at the same time say two children unless the student ids agree."""
     records = canonical([
         {**FAMILY, "first_name": "Ana", "local_student_id": "872779806",
          "enrollment_date": "2020-07-17"},
