@@ -9,7 +9,8 @@ Two guards keep two different children apart:
   the scored pairs between them are on average a match, and neither fits, nearly as well, a
   third group the other must stay apart from (a fit by a strong pair the twin guard flagged
   counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess). Only such components pay
-  for this check.
+  for this check. Last, a strong pair an identifier confirms (the state's student id) joins
+  what the rebuilding left apart.
 Judged matches (must-links) are applied first and are never undone by automation.
 """
 
@@ -298,11 +299,21 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
     for component, g in groups.items():
         if len(g.parent) <= AGGLOMERATE_LIMIT:
             g.agglomerate()
-            continue
-        for k in order[labels[pairs.left[order]] == component].tolist():
-            ra, rb = g.find(int(pairs.left[k])), g.find(int(pairs.right[k]))
-            if ra != rb and g.coherent(ra, rb):
-                g.union(ra, rb)
+        else:
+            for k in order[labels[pairs.left[order]] == component].tolist():
+                ra, rb = g.find(int(pairs.left[k])), g.find(int(pairs.right[k]))
+                if ra != rb and g.coherent(ra, rb):
+                    g.union(ra, rb)
+    # last, strong pairs an identifier confirms (the state's own student id: one child to
+    # that state's system) join what the rebuilding left apart, unless judged apart
+    confirmed = (index[edge[index] & pairs.confirmed[index]] if pairs.confirmed is not None
+                 else np.zeros(0, dtype=np.int64))
+    for a, b in zip(pairs.left[confirmed].tolist(), pairs.right[confirmed].tolist(),
+                    strict=True):
+        g = groups[int(labels[a])]
+        ra, rb = g.find(a), g.find(b)
+        if ra != rb and rb not in g.judged_apart[ra]:
+            g.union(ra, rb)
     for g in groups.values():
         roots: dict[int, int] = {}
         for row in g.parent:

@@ -11,12 +11,15 @@ from matcher.settings import Thresholds
 THRESHOLDS = Thresholds(upper=0.99, lower=0.5)
 
 
-def _groups(n: int, rows: list[tuple[int, int, float, bool]]) -> set[frozenset[int]]:
-    """Clusters of rows 0..n-1 from (left, right, weight in bits, twin flag) pairs."""
+def _groups(n: int, rows: list[tuple[int, int, float, bool]],
+            confirmed: frozenset[tuple[int, int]] = frozenset()) -> set[frozenset[int]]:
+    """Clusters of rows 0..n-1 from (left, right, weight in bits, twin flag) pairs; an
+    identifier agrees on the `confirmed` pairs."""
     left, right, weight, flag = (np.asarray(c) for c in zip(*rows, strict=True))
     probability = 1 / (1 + 2.0 ** -weight.astype(float))
+    agrees = np.array([(a, b) in confirmed for a, b, *_ in rows], dtype=bool)
     pairs = IndexedPairs(left.astype(np.int64), right.astype(np.int64), probability,
-                         flag.astype(bool), weight.astype(float))
+                         flag.astype(bool), weight.astype(float), confirmed=agrees)
     labels = cluster_indexed(n, pairs, THRESHOLDS).labels
     return {frozenset(np.flatnonzero(labels == k).tolist()) for k in np.unique(labels)}
 
@@ -37,3 +40,16 @@ def test_a_record_fitting_either_twin_is_left_alone() -> None:
 def test_a_record_fitting_one_twin_much_better_joins_that_twin() -> None:
     groups = _groups(4, _twins_and(fit_a=12.0, fit_b=20.0))
     assert groups == {frozenset({0, 1}), frozenset({2, 3})}
+
+
+def test_a_record_fitting_either_twin_joins_the_one_whose_student_id_it_shares() -> None:
+    """ANA fits both twins by name, but she and ANA KAREN have one student id in one state:
+    that state's system says one child, whatever the names say."""
+    groups = _groups(4, _twins_and(fit_a=19.0, fit_b=20.0), confirmed=frozenset({(3, 2)}))
+    assert groups == {frozenset({0, 1}), frozenset({2, 3})}
+
+
+def test_a_shared_student_id_does_not_link_a_weak_pair() -> None:
+    groups = _groups(4, [*_twins_and(fit_a=19.0, fit_b=20.0)[:3], (3, 2, 2.0, False),
+                         (3, 0, 19.5, True), (3, 1, 18.5, False)], confirmed=frozenset({(3, 2)}))
+    assert groups == {frozenset({0, 1}), frozenset({2}), frozenset({3})}
