@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from features.comparisons import SMALL_COMPARE_PAIRS, Comparison, build_comparison, compare
+from features.comparisons import (
+    NULL_LEVEL,
+    SMALL_COMPARE_PAIRS,
+    Comparison,
+    build_comparison,
+    compare,
+)
 from features.prepare import prepare
 from features.value_memo import ValueMemo
 from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs, rule_holds
@@ -404,9 +410,9 @@ class TwinGuard:
     swapped: tuple[int, ...]
     identifiers: tuple[tuple[str, int], ...]
     """(gamma column, last level that is not 'different') of the identifier comparisons."""
-    state_ids: bool = False
-    """The layout has states' student ids (a `local_id` comparison): enrollments in one state
-    are then read as described above."""
+    local_id: str | None = None
+    """Gamma column of the states' student ids (a `local_id` comparison): enrollments in one
+    state are read only where the layout has them."""
 
     @classmethod
     def of(cls, comparisons: tuple[Comparison, ...]) -> TwinGuard | None:
@@ -428,7 +434,7 @@ class TwinGuard:
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
             _identifier_levels(comparisons),
-            "local_id" in by_kind)
+            by_kind["local_id"].gamma_column if "local_id" in by_kind else None)
 
     def expr(self) -> pl.Expr:
         given = pl.col(self.given)
@@ -459,20 +465,24 @@ class TwinGuard:
                 ).fill_null(False)
 
     def _enrolled_together(self) -> pl.Expr:
-        """One state, enrollments close together (`GUARD_SIDES`); agreeing student ids lift
-        the flag as any identifier does. Only for layouts with a state student id."""
-        if not self.state_ids:
+        """One state, enrollments close together (`GUARD_SIDES`), the student ids different,
+        or missing while the given names differ (with the very same names and no id, one
+        record sent twice is as likely); agreeing ids lift the flag as any identifier does."""
+        if self.local_id is None:
             return pl.lit(False)
         days = (pl.col("__enr_l").str.to_date("%Y%m%d", strict=False)
                 - pl.col("__enr_r").str.to_date("%Y%m%d", strict=False)).dt.total_days()
+        id_missing = pl.col(self.local_id) == NULL_LEVEL
         return ((pl.col("__st_l") == pl.col("__st_r"))
-                & (days.abs() <= CONCURRENT_ENROLLMENT_DAYS)).fill_null(False)
+                & (days.abs() <= CONCURRENT_ENROLLMENT_DAYS)
+                & (~id_missing | pl.col(self.given).is_in(self.not_same_name))).fill_null(False)
 
     @property
     def columns(self) -> list[str]:
         """The gamma columns `flags` reads."""
         return [self.given, self.birth, self.surname, *([self.sex] if self.sex else []),
-                *(column for column, _ in self.identifiers)]
+                *(column for column, _ in self.identifiers),
+                *([self.local_id] if self.local_id else [])]
 
     def flags(self, gammas: Mapping[str, Sequence[int]],
               sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]]) -> list[bool]:
@@ -481,21 +491,24 @@ class TwinGuard:
         n = len(gammas[self.given])
         agree = _identifier_plain(self.identifiers, gammas, n)
         sexes = gammas[self.sex] if self.sex is not None else [None] * n
-        together = self._enrolled_together_plain(sides, n)
+        together = self._enrolled_together_plain(gammas, sides, n)
         (mbf_l, mbf_r), (uni_l, uni_r) = sides["mbf"], sides["fn1_unisex"]
         return [self._flag(*row) for row in zip(
             gammas[self.given], gammas[self.birth], gammas[self.surname], sexes, agree,
             mbf_l, mbf_r, together, uni_l, uni_r, strict=True)]
 
     def _enrolled_together_plain(
-            self, sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]], n: int
-            ) -> list[bool]:
-        if not self.state_ids:
+            self, gammas: Mapping[str, Sequence[int]],
+            sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]], n: int) -> list[bool]:
+        if self.local_id is None:
             return [False] * n
         (enr_l, enr_r), (state_l, state_r) = sides["enr"], sides["state"]
         return [s is not None and s == t and (days := days_apart(a, b)) is not None
                 and days <= CONCURRENT_ENROLLMENT_DAYS
-                for a, b, s, t in zip(enr_l, enr_r, state_l, state_r, strict=True)]
+                and (lid != NULL_LEVEL or given in self.not_same_name)
+                for a, b, s, t, lid, given in zip(enr_l, enr_r, state_l, state_r,
+                                                  gammas[self.local_id], gammas[self.given],
+                                                  strict=True)]
 
     def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
               mbf_l: str | None, mbf_r: str | None, together: bool, unisex_l: bool | None,

@@ -70,3 +70,12 @@ def test_other_states_enrolled_together_are_not_flagged(canonical: CanonicalBuil
 ])
 def test_days_apart(left: str | None, right: str | None, days: int | None) -> None:
     assert days_apart(left, right) == days
+
+
+def test_the_same_child_sent_twice_without_an_id_is_not_flagged(canonical: CanonicalBuilder,
+                                                               pairs_frame: PairsBuilder) -> None:
+    """The very same names, one state, one enrollment date and no student id: as likely one
+    record sent twice as twins of one name."""
+    record = {**FAMILY, "first_name": "Ana Maria", "enrollment_date": "2020-07-17"}
+    records = canonical([record, record])
+    assert _flags(records, pairs_frame([0], [1])) == ([False], [False])
