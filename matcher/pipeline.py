@@ -55,7 +55,8 @@ CONCURRENT_ENROLLMENT_DAYS = 30
 """Two enrollments in one state at most this many days apart, unless under one student id,
 are two children enrolled at once (a family's children are enrolled together), not one child
 enrolled twice; a child's own re-enrollment in a state follows a move, weeks later. A missing
-id does not make them one child: it only fails to say so."""
+id does not make them one child, except that the very same given names without an id may be
+one record sent twice."""
 
 
 @dataclass
@@ -386,7 +387,8 @@ class TwinGuard:
       name, DAN/DANIEL, says the sex is the error);
     - a declared multiple birth on either side and given names that are not the very same;
     - enrollments in one state at most `CONCURRENT_ENROLLMENT_DAYS` apart, the student ids
-      not agreeing (different or missing: two children enrolled together).
+      different, or missing and the given names not the very same (two children enrolled
+      together).
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
