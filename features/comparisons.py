@@ -26,6 +26,8 @@ from rapidfuzz import process
 
 from features.predicates import (
     SIMILARITY_SCORERS,
+    AgeComparable,
+    AgeFitsBirthYear,
     AllNull,
     Always,
     And,
@@ -332,6 +334,17 @@ def local_id_comparison(name: str = "local_id") -> Comparison:
     ), identifier=True, primary=("lsid",))
 
 
+def age_comparison(name: str, age: str, year: str) -> Comparison:
+    """A recorded age against the other record's birth year, only where the birth years do
+    not already agree (the birth date comparison has said that: counting it twice would
+    favour namesakes born the same year). `year` holds the year the age was recorded in."""
+    fits = AgeFitsBirthYear(age, year)
+    return Comparison(name, "age", either(Equal("dob_y"), Not(AgeComparable(fits))), (
+        Level("age fits the other's birth year", fits),
+        Level("different", Always()),
+    ), primary=(age,))
+
+
 def build_comparison(name: str, kind: str, column: str | None = None,
                      term_frequency: bool = False, thresholds: Sequence[float] = (0.92, 0.8),
                      identifier: bool = False) -> Comparison:
@@ -352,6 +365,8 @@ def build_comparison(name: str, kind: str, column: str | None = None,
         return local_id_comparison(name)
     if column is None:
         raise ValueError(f"comparison {name!r} of kind {kind!r} needs a column")
+    if kind == "age":
+        return age_comparison(name, column, f"{column}_year")
     if kind == "exact":
         return exact_comparison(name, column, term_frequency, identifier)
     if kind == "string":

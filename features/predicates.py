@@ -363,6 +363,88 @@ class YearOff:
 
 
 @dataclass(frozen=True)
+class AgeFitsBirthYear:
+    """A recorded age fits the other record's birth year: the year of the record minus the
+    age (`age`, `year`: prepared text columns) is within `years` of the other's birth year or
+    of the other's own age-derived year. Censuses carry an age beside a birth date that is
+    often wrong; the age says the birth year again."""
+
+    age: str
+    year: str
+    years: int = 1
+
+    def _born(self, side: str) -> pl.Expr:
+        return (pl.col(f"{self.year}_{side}").cast(pl.Int32, strict=False)
+                - pl.col(f"{self.age}_{side}").cast(pl.Int32, strict=False))
+
+    def _pairs(self) -> list[tuple[pl.Expr, pl.Expr]]:
+        born_l, born_r = self._born("l"), self._born("r")
+        year_l = pl.col("dob_y_l").cast(pl.Int32, strict=False)
+        year_r = pl.col("dob_y_r").cast(pl.Int32, strict=False)
+        return [(born_l, year_r), (year_l, born_r), (born_l, born_r)]
+
+    def expr(self) -> pl.Expr:
+        return pl.any_horizontal(
+            ((a - b).abs() <= self.years).fill_null(False) for a, b in self._pairs())
+
+    def comparable(self) -> pl.Expr:
+        """Some age-derived year and some year on the other side to hold it against."""
+        return pl.any_horizontal(
+            (a.is_not_null() & b.is_not_null()) for a, b in self._pairs())
+
+    def _plain_pairs(self, left: Row, right: Row) -> list[tuple[int | None, int | None]]:
+        def born(row: Row) -> int | None:
+            age, year = _plain_int(row[self.age]), _plain_int(row[self.year])
+            return None if age is None or year is None else year - age
+        year_l, year_r = _plain_int(left["dob_y"]), _plain_int(right["dob_y"])
+        return [(born(left), year_r), (year_l, born(right)), (born(left), born(right))]
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return any(a is not None and b is not None and abs(a - b) <= self.years
+                   for a, b in self._plain_pairs(left, right))
+
+    def holds_comparable(self, left: Row, right: Row) -> bool:
+        return any(a is not None and b is not None for a, b in self._plain_pairs(left, right))
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return {self.age, self.year, "dob_y"}
+
+
+@dataclass(frozen=True)
+class AgeComparable:
+    """`AgeFitsBirthYear.comparable` as a predicate (the age comparison's null level uses it)."""
+
+    fits: AgeFitsBirthYear
+
+    def expr(self) -> pl.Expr:
+        return self.fits.comparable().fill_null(False)
+
+    def holds(self, left: Row, right: Row) -> bool:
+        return self.fits.holds_comparable(left, right)
+
+    def similarities(self) -> set[tuple[str, str]]:
+        return set()
+
+    def columns(self) -> set[str]:
+        return self.fits.columns()
+
+
+def _plain_int(value: Any) -> int | None:
+    """`cast(pl.Int32, strict=False)` of one value in plain Python."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
 class IsTrue:
     """A boolean column is true on `side` ('l', 'r', 'both' or 'either')."""
 

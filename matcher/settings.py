@@ -19,7 +19,7 @@ from matcher.errors import SettingsError
 
 ComparisonKind = Literal[
     "given_name", "middle_name", "surname", "birth_date", "exact", "string", "parents",
-    "birth_place", "local_id",
+    "birth_place", "local_id", "age",
 ]
 
 
@@ -47,7 +47,7 @@ class ComparisonSpec(_Frozen):
 
     @model_validator(mode="after")
     def _column_for_generic_kinds(self) -> ComparisonSpec:
-        if self.kind in ("exact", "string") and not self.column:
+        if self.kind in ("exact", "string", "age") and not self.column:
             raise ValueError(f"comparison '{self.name}' of kind '{self.kind}' needs a 'column'")
         return self
 
