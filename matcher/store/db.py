@@ -1,7 +1,7 @@
 """Engines, migrations and transactions for the two supported databases.
 
 - SQLite file (`sqlite:///path.db`, or a bare path): WAL journal (checkpointed every 20,000
-  pages), foreign keys on, writers take the database lock up front (`BEGIN IMMEDIATE`), so
+  pages), a 256 MiB page cache, foreign keys on, writers take the database lock up front (`BEGIN IMMEDIATE`), so
   writers are serialised.
 - PostgreSQL (`postgresql+psycopg://...`): every write transaction locks the single
   `store_state` row first (`SELECT ... FOR UPDATE`), which serialises writers and makes events
@@ -32,6 +32,12 @@ SQLITE_WAL_AUTOCHECKPOINT_PAGES = 20_000
 """Pages the WAL may hold before a commit copies them into the database (SQLite's default is
 1,000): a 1,000-record batch dirties more than that, so every commit checkpointed, rewriting
 the same index pages each time (at 280k records: commit CPU 52 -> 29 ms per batch)."""
+SQLITE_CACHE_KIB = 256 * 1024
+"""Page cache per connection (SQLite's default is 2 MiB). A 1,000-record batch touches
+thousands of pages of indexes on random keys (identity ids, link pairs); with the default
+cache they are read back from the OS in every batch. The cache only grows as pages are used
+(a 300k-record store is ~330 MB): at 250-300k records the store's work per batch ~12% less
+CPU."""
 
 
 def normalise_url(url: str | Path) -> str:
@@ -84,6 +90,7 @@ def _sqlite_engine(url: str, *, in_memory: bool, echo: bool) -> Engine:
             cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
