@@ -1,8 +1,8 @@
 """Engines, migrations and transactions for the two supported databases.
 
 - SQLite file (`sqlite:///path.db`, or a bare path): WAL journal (checkpointed every 20,000
-  pages), a 256 MiB page cache, foreign keys on, writers take the database lock up front (`BEGIN IMMEDIATE`), so
-  writers are serialised.
+  pages), a 256 MiB page cache, foreign keys on, writers take the database lock up front
+  (`BEGIN IMMEDIATE`), so writers are serialised.
 - PostgreSQL (`postgresql+psycopg://...`): every write transaction locks the single
   `store_state` row first (`SELECT ... FOR UPDATE`), which serialises writers and makes events
   commit in cursor order.

@@ -95,70 +95,85 @@ def _in(column: Any, values: Iterable[str]) -> Any:
     return in_values(column, values)
 
 
-def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> set[str]:
-    """The closure of `seeds` over identity membership, strong links and must-links."""
+@dataclass(frozen=True)
+class Neighbourhood:
+    """A closed neighbourhood (`records`) and what taking the closure read of them: each
+    record's identity and state, every stored link touching them and the active judgements
+    touching them (`recluster` needs no second read)."""
+
+    records: frozenset[str]
+    info: Mapping[str, tuple[str | None, str]]
+    """record -> (identity, state), for the stored ones."""
+    links: Mapping[PairKey, LinkRow]
+    judgements: Mapping[PairKey, tuple[int, str]]
+    """pair -> (id, decision) of its latest active judgement."""
+
+    def split_links(self) -> _Links:
+        """The links among the records (`within`) and those leaving them (`crossing`)."""
+        records = self.records
+        ordered = [self.links[key] for key in sorted(self.links)]
+        within = [lk for lk in ordered if lk[0] in records and lk[1] in records]
+        crossing = [lk for lk in ordered if not (lk[0] in records and lk[1] in records)]
+        return _Links(within=within, crossing=crossing)
+
+
+def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> Neighbourhood:
+    """The closure of `seeds` over identity membership, strong links and must-links.
+
+    Every record is read once, as it joins: its identity and state, all its links and
+    active judgements (only the strong links and the must-links are followed)."""
     members: set[str] = set(seeds)
     frontier = set(members)
+    info: dict[str, tuple[str | None, str]] = {}
+    links: dict[PairKey, LinkRow] = {}
+    judgements: dict[PairKey, tuple[int, str]] = {}
     seen_identities: set[str] = set()
+    columns = (Link.record_id_l, Link.record_id_r, Link.match_probability, Link.match_weight,
+               Link.possible_multiple_birth)
     while frontier:
         found: set[str] = set()
-        identities: set[str] = set()
+        unread = sorted(r for r in frontier if r not in info)
+        for part in chunked(unread):
+            for rid, identity, state in ctx.select(
+                select(Record.record_id, Record.identity_id, Record.state)
+                .where(_in(Record.record_id, part))
+            ):
+                info[rid] = (identity, state)
         for part in chunked(sorted(frontier)):
-            identities.update(i for i in ctx.scalars(
-                select(Record.identity_id).where(_in(Record.record_id, part))
-            ) if i is not None)
-            for left, right in ctx.select(
-                select(Link.record_id_l, Link.record_id_r).where(
-                    or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)),
-                    Link.match_probability >= upper)
+            for left, right, prob, weight, flag in ctx.select(
+                select(*columns).where(
+                    or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)))
             ):
-                found.update((left, right))
-            for left, right in ctx.select(
-                select(Judgement.record_id_l, Judgement.record_id_r).where(
+                links[(left, right)] = (left, right, float(prob), float(weight), bool(flag))
+                if prob >= upper:
+                    found.update((left, right))
+            for jid, left, right, decision in ctx.select(
+                select(Judgement.id, Judgement.record_id_l, Judgement.record_id_r,
+                       Judgement.decision).where(
                     or_(_in(Judgement.record_id_l, part), _in(Judgement.record_id_r, part)),
-                    Judgement.active.is_(True), Judgement.decision == "match")
+                    Judgement.active.is_(True))
             ):
-                found.update((left, right))
+                key = pair_key(left, right)
+                if key not in judgements or judgements[key][0] < jid:
+                    judgements[key] = (jid, decision)
+                if decision == "match":
+                    found.update((left, right))
+        identities = {found_info[0] for r in frontier
+                      if (found_info := info.get(r)) is not None and found_info[0] is not None}
         # each identity's records are read once
         new_identities = sorted(identities - seen_identities)
         seen_identities.update(new_identities)
         for part in chunked(new_identities):
-            found.update(ctx.scalars(
-                select(Record.record_id).where(_in(Record.identity_id, part))
-            ))
+            for rid, identity, state in ctx.select(
+                select(Record.record_id, Record.identity_id, Record.state)
+                .where(_in(Record.identity_id, part))
+            ):
+                info[rid] = (identity, state)
+                found.add(rid)
         frontier = found - members
         members |= found
-    return members
-
-
-def _links_touching(ctx: WriteContext, records: Set[str]) -> _Links:
-    seen: dict[PairKey, LinkRow] = {}
-    columns = (Link.record_id_l, Link.record_id_r, Link.match_probability, Link.match_weight,
-               Link.possible_multiple_birth)
-    for part in chunked(sorted(records)):
-        for left, right, prob, weight, flag in ctx.select(
-            select(*columns).where(or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)))
-        ):
-            seen[(left, right)] = (left, right, float(prob), float(weight), bool(flag))
-    within = [lk for lk in seen.values() if lk[0] in records and lk[1] in records]
-    crossing = [lk for lk in seen.values() if not (lk[0] in records and lk[1] in records)]
-    return _Links(within=within, crossing=crossing)
-
-
-def _judgements_touching(ctx: WriteContext, records: Set[str]) -> dict[PairKey, str]:
-    decisions: dict[PairKey, tuple[int, str]] = {}
-    for part in chunked(sorted(records)):
-        for column in (Judgement.record_id_l, Judgement.record_id_r):
-            rows = ctx.select(
-                select(Judgement.id, Judgement.record_id_l, Judgement.record_id_r,
-                       Judgement.decision)
-                .where(_in(column, part), Judgement.active.is_(True))
-            )
-            for jid, left, right, decision in rows:
-                key = pair_key(left, right)
-                if key not in decisions or decisions[key][0] < jid:
-                    decisions[key] = (jid, decision)
-    return {key: decision for key, (_, decision) in decisions.items()}
+    return Neighbourhood(records=frozenset(members), info=info, links=links,
+                         judgements=judgements)
 
 
 def _pairs_frame(links: list[LinkRow]) -> pl.DataFrame:
@@ -245,32 +260,27 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
 def recluster(
     ctx: WriteContext,
     backend: MatchingBackend,
-    records: Set[str],
+    hood: Neighbourhood,
     *,
     cause: str,
     evidence: Evidence | None = None,
     anchors: Mapping[str, Set[str]] | None = None,
     change_id: int | None = None,
 ) -> ReclusterOutcome:
-    """Re-cluster `records` (a closed neighbourhood) and write what changed."""
+    """Re-cluster a closed neighbourhood (`neighbourhood()`, taken in this transaction with
+    nothing written since) and write what changed."""
     evidence = evidence or Evidence()
+    records = hood.records
     ordered = sorted(records)
-    info: dict[str, tuple[str | None, str]] = {}
-    for part in chunked(ordered):
-        for rid, identity, state in ctx.select(
-            select(Record.record_id, Record.identity_id, Record.state)
-            .where(_in(Record.record_id, part))
-        ):
-            info[rid] = (identity, state)
+    info = hood.info
     missing = records - info.keys()
     if missing:
         raise StoreError(f"'record_id' must name stored records; got {sorted(missing)[:5]!r}")
     previous = {rid: identity for rid, (identity, _) in info.items()}
     state_of = {rid: state for rid, (_, state) in info.items()}
 
-    with ctx.timed("read_links"):
-        links = _links_touching(ctx, records)
-        judged = _judgements_touching(ctx, records)
+    links = hood.split_links()
+    judged = {key: decision for key, (_, decision) in hood.judgements.items()}
     must = [k for k, d in judged.items() if d == "match" and k[0] in records and k[1] in records]
     cannot = [k for k, d in judged.items()
               if d == "non_match" and k[0] in records and k[1] in records]

@@ -504,9 +504,9 @@ class IdentityStore:
                     insert_columns(session, Link, _link_columns(pairs.filter(~low)),
                                    json_text=["contributions"])
                 with ctx.timed("neighbourhood"):
-                    touched_records = neighbourhood(ctx, work["record_id"].to_list(),
-                                                    self.backend.thresholds.upper)
-                inside = pl.Series(sorted(touched_records), dtype=pl.String)
+                    hood = neighbourhood(ctx, work["record_id"].to_list(),
+                                         self.backend.thresholds.upper)
+                inside = pl.Series(sorted(hood.records), dtype=pl.String)
                 evidence = Evidence(
                     seeds=frozenset(work["record_id"].to_list()),
                     fresh_low=self._pair_rows(
@@ -514,7 +514,7 @@ class IdentityStore:
                                      & pl.col("record_id_r").is_in(inside.implode()))),
                     rescore=self.rescorer(ctx, index),
                 )
-                outcome = recluster(ctx, self.backend, touched_records, cause="load",
+                outcome = recluster(ctx, self.backend, hood, cause="load",
                                     evidence=evidence)
                 relinked = outcome.identity_of
                 result.identities_created = len(outcome.identities_created)
