@@ -17,6 +17,8 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from matcher.errors import StoreError
 from matcher.store.backend import MatchingBackend
@@ -337,6 +339,19 @@ def recluster(
     return outcome
 
 
+_NEAR_MATCH_READ = (NearMatch.id, NearMatch.record_id_l, NearMatch.record_id_r,
+                    NearMatch.state_l, NearMatch.state_r, NearMatch.status,
+                    NearMatch.match_probability, NearMatch.match_weight)
+
+
+def _expire_cached(session: Session, model: type[NearMatch], ids: Iterable[int]) -> None:
+    """Rows written with plain statements: a loaded object of them is read again on use."""
+    for pk in ids:
+        cached = session.identity_map.get(identity_key(model, pk))
+        if cached is not None:
+            session.expire(cached)
+
+
 def _taken(ctx: WriteContext, candidates: list[str]) -> list[str]:
     return list(ctx.scalars(
         select(Identity.identity_id).where(_in(Identity.identity_id, candidates))
@@ -500,17 +515,18 @@ def _reconcile_near_matches(
     def state(rid: str) -> str:
         return state_of.get(rid) or other_states[rid]
 
-    existing: dict[PairKey, NearMatch] = {}
+    # plain rows, written back by key at the end (loading ORM objects cost more than the rest)
+    existing: dict[PairKey, Any] = {}
     for part in chunked(sorted(records)):
-        for item in session.scalars(select(NearMatch).where(
+        for item in ctx.select(select(*_NEAR_MATCH_READ).where(
             or_(_in(NearMatch.record_id_l, part), _in(NearMatch.record_id_r, part))
         )):
             existing[(item.record_id_l, item.record_id_r)] = item
 
+    closed: list[int] = []
     for key, item in sorted(existing.items()):
         if item.status == "open" and key not in desired:
-            item.status, item.decision = "obsolete", None
-            item.resolved_at, item.updated_at = now, now
+            closed.append(item.id)
             ctx.emit("near_match_resolved", states={item.state_l, item.state_r},
                      near_match_id=item.id, record_id_l=item.record_id_l,
                      record_id_r=item.record_id_r, resolution="obsolete")
@@ -536,6 +552,8 @@ def _reconcile_near_matches(
             if (left, right) in wanted_set:
                 contributions[(left, right)] = dict(values or {})
     to_create: list[dict[str, Any]] = []
+    reopened: list[dict[str, Any]] = []
+    refreshed: list[dict[str, Any]] = []
     for key in wanted:
         row = desired[key]
         found = existing.get(key)
@@ -547,17 +565,21 @@ def _reconcile_near_matches(
                               "state_l": state(key[0]), "state_r": state(key[1]),
                               "status": "open", "created_at": now, "updated_at": now, **values})
         elif found.status == "obsolete":
-            for name, value in values.items():
-                setattr(found, name, value)
-            found.status, found.resolved_at, found.updated_at = "open", None, now
+            reopened.append({"id": found.id, **values, "status": "open", "resolved_at": None,
+                             "updated_at": now})
             ctx.emit("near_match_created", states={found.state_l, found.state_r},
                      near_match_id=found.id, record_id_l=key[0], record_id_r=key[1],
                      match_probability=row[2])
             outcome.near_matches_created += 1
         elif (found.match_probability, found.match_weight) != (row[2], row[3]):
-            for name, value in values.items():
-                setattr(found, name, value)
-            found.updated_at = now
+            refreshed.append({"id": found.id, **values, "updated_at": now})
+    update_columns(session, NearMatch, "id", {
+        "id": closed, "status": ["obsolete"] * len(closed), "decision": [None] * len(closed),
+        "resolved_at": [now] * len(closed), "updated_at": [now] * len(closed)})
+    for rows in (reopened, refreshed):
+        if rows:
+            bulk_update(session, NearMatch, "id", rows)
+    _expire_cached(session, NearMatch, [*closed, *(r["id"] for r in reopened + refreshed)])
     if to_create:
         ids = list(session.scalars(
             insert(NearMatch).returning(NearMatch.id, sort_by_parameter_order=True), to_create
