@@ -14,13 +14,15 @@ Measures, on the synthetic migrant-student data:
 - agreement of the loaded partition with the batch one (share of records whose identity
   differs);
 - seconds per stage of the store's write transactions (`score` and `index_add` are the matching
-  core's `OnlineMatcher`; the rest is the store's own work).
+  core's `OnlineMatcher`; the rest is the store's own work), and the garbage collector's
+  seconds and full collections during the load.
 Not a timed test: it prints JSON (and writes it with --out).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -29,6 +31,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,26 @@ def _quantiles(samples: list[float]) -> dict[str, float]:
     return {"median_ms": round(statistics.median(ordered) * 1000, 3),
             "p99_ms": round(p99 * 1000, 3), "max_ms": round(ordered[-1] * 1000, 3),
             "n": len(ordered)}
+
+
+@contextmanager
+def _collector_time() -> Iterator[dict[str, Any]]:
+    """Seconds the garbage collector ran inside the block, and its full collections."""
+    found: dict[str, Any] = {"seconds": 0.0, "full": 0}
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        found["seconds"] += time.perf_counter() - started[0]
+        found["full"] += info["generation"] == 2
+
+    gc.callbacks.append(callback)
+    try:
+        yield found
+    finally:
+        gc.callbacks.remove(callback)
 
 
 def _partition(frame: pl.DataFrame) -> dict[str, frozenset[str]]:
@@ -120,7 +144,8 @@ def _link_and_load(data: pl.DataFrame, settings: Any, store_url: str, batch_size
             say(f"  {len(batch_times) * batch_size:,} loaded, last batch "
                 f"{batch_times[-1]:.3f} s")
 
-    store.load_batches(data, batch_size=batch_size, after_batch=after_batch)
+    with _collector_time() as collector:
+        store.load_batches(data, batch_size=batch_size, after_batch=after_batch)
     load_seconds = time.perf_counter() - start
     load_stages = {k: round(v, 2) for k, v in sorted(store.timings.items(), key=lambda kv: -kv[1])}
     store.timings.clear()
@@ -138,6 +163,8 @@ def _link_and_load(data: pl.DataFrame, settings: Any, store_url: str, batch_size
                                                                    - train_seconds, 1e-9), 2),
         "batch_seconds": _quantiles(batch_times),
         "load_stage_seconds": load_stages,
+        "load_gc_seconds": round(collector["seconds"], 2),
+        "load_gc_full_collections": collector["full"],
         "records_with_identity_differing_from_batch": differing,
         "share_differing_from_batch": round(differing / max(len(ours), 1), 4),
     }
