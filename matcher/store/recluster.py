@@ -91,6 +91,8 @@ LinkRow = tuple[str, str, float, float, bool]
 class _Links:
     within: list[LinkRow]
     crossing: list[LinkRow]
+    by_key: dict[PairKey, LinkRow]
+    """Both, by (record_id_l, record_id_r)."""
 
 
 def _in(column: Any, values: Iterable[str]) -> Any:
@@ -116,7 +118,7 @@ class Neighbourhood:
         ordered = [self.links[key] for key in sorted(self.links)]
         within = [lk for lk in ordered if lk[0] in records and lk[1] in records]
         crossing = [lk for lk in ordered if not (lk[0] in records and lk[1] in records)]
-        return _Links(within=within, crossing=crossing)
+        return _Links(within=within, crossing=crossing, by_key=dict(self.links))
 
 
 def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> Neighbourhood:
@@ -240,7 +242,7 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
             rescore.extend(r for g in ordered[1:] for r in g)
             among.update(r for g in ordered for r in g)
 
-    known = {(lk[0], lk[1]) for lk in links.within}
+    known = links.by_key  # a pair inside the component that is stored is one of `within`
     candidates: list[dict[str, Any]] = list(evidence.fresh_low)
     if rescore and evidence.rescore is not None:
         with ctx.timed("rescore"):
@@ -254,9 +256,10 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
             added[key] = {**pair, "contributions": None}
     if added:
         bulk_insert(ctx.session, Link, list(added.values()))
-        links.within.extend((p["record_id_l"], p["record_id_r"], p["match_probability"],
-                             p["match_weight"], p["possible_multiple_birth"])
-                            for p in added.values())
+        rows = [(p["record_id_l"], p["record_id_r"], p["match_probability"],
+                 p["match_weight"], p["possible_multiple_birth"]) for p in added.values()]
+        links.within.extend(rows)
+        links.by_key.update(((row[0], row[1]), row) for row in rows)
 
 
 def recluster(
@@ -482,7 +485,7 @@ def _reconcile_near_matches(
     leaving out pairs a judgement already decided.
     """
     session, now = ctx.session, ctx.now
-    row_by_key = {(lk[0], lk[1]): lk for lk in links.within + links.crossing}
+    row_by_key = links.by_key
     desired: dict[PairKey, LinkRow] = {}
     if cluster_near is not None and cluster_near.height:
         for left, right in cluster_near.select("record_id_l", "record_id_r").iter_rows():
