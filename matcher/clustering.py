@@ -368,9 +368,11 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
     scored = indexed(pairs)
     flag = (scored["possible_multiple_birth"].fill_null(False).to_numpy()
             if "possible_multiple_birth" in scored.columns else np.zeros(len(scored), bool))
+    weight = (scored["match_weight"].to_numpy() if "match_weight" in scored.columns
+              else None)
     indexed_pairs = IndexedPairs(scored["i_l"].to_numpy().astype(np.int64),
                                  scored["i_r"].to_numpy().astype(np.int64),
-                                 scored["match_probability"].to_numpy(), flag)
+                                 scored["match_probability"].to_numpy(), flag, weight)
 
     def judged(frame: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
         if frame is None or not len(frame):

@@ -23,7 +23,10 @@ def scored(pairs: Iterable[Pair]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"record_id_l": pl.String, "record_id_r": pl.String,
                                       "match_probability": pl.Float64,
                                       "possible_multiple_birth": pl.Boolean},
-                        orient="row").with_columns(match_weight=pl.lit(0.0))
+                        orient="row").with_columns(
+        # the weight a model gives with this probability (clustering orders merges by it)
+        match_weight=(pl.col("match_probability") / (1 - pl.col("match_probability")))
+        .log(2).clip(-60, 60))
 
 
 def judged(pairs: Iterable[tuple[str, str]]) -> pl.DataFrame:
