@@ -73,6 +73,35 @@ class LinkResult:
     cluster_stats: dict[str, int] = field(default_factory=dict)
 
 
+def check_model_fits(model: MatchModel, comparisons: Sequence[Comparison]) -> None:
+    """A saved model scores the comparisons it was trained with, level by level: with other
+    comparisons or levels (another preset, an older version) its weights would land on the
+    wrong levels."""
+    names = [c.name for c in comparisons]
+    if list(model.comparison_names) != names:
+        raise ModelError(f"the model scores the comparisons {list(model.comparison_names)}, "
+                         f"the settings define {names}: {RETRAIN}")
+    for comparison, trained in zip(comparisons, model.level_labels, strict=True):
+        now: tuple[str, ...] | int = (tuple(comparison.labels()) if isinstance(trained, tuple)
+                                      else len(comparison.levels))
+        if trained != now:
+            raise ModelError(f"the model's comparison {comparison.name!r} has other levels "
+                             f"than these settings' ({_level_difference(trained, now)}): "
+                             f"{RETRAIN}")
+
+
+def _level_difference(trained: tuple[str, ...] | int, now: tuple[str, ...] | int) -> str:
+    if isinstance(trained, int) or isinstance(now, int):
+        return f"{trained} levels, the settings {now}"
+    new, gone = [x for x in now if x not in trained], [x for x in trained if x not in now]
+    return (f"new: {new}; not any more: {gone}" if new or gone
+            else "the same levels in another order")
+
+
+RETRAIN = ("it was trained for other settings or by another version of studentlink; train "
+           "one for these (studentlink link INPUT... --save-model FILE)")
+
+
 def resolve_column(column: str, extra_fields: list[str]) -> str:
     """A preset names a field; extra evidence fields live in prepared columns `x_<field>`."""
     return f"x_{column}" if column in extra_fields else column
@@ -90,6 +119,8 @@ class Linker:
         self.rules = [BlockingRule(r.name, r.keys, r.max_block_size).renamed(
                           lambda c: resolve_column(c, self.extra_fields))
                       for r in settings.blocking_rules]
+        if model is not None:
+            check_model_fits(model, self.comparisons)
         self.model = model
         self.seconds: dict[str, float] = {}
 

@@ -16,6 +16,8 @@ class MatchModel(Protocol):
     one `mw_<comparison>` contribution per comparison (what a reviewer sees)."""
 
     comparison_names: list[str]
+    level_labels: list[tuple[str, ...] | int]
+    """Per comparison, the level labels the model was trained with (or only their number)."""
 
     def predict(self, gammas: pl.DataFrame, tf: pl.DataFrame | None = None) -> pl.DataFrame: ...
 

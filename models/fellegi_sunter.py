@@ -172,6 +172,8 @@ class FellegiSunterModel:
         self.max_iter = max_iter
         self.tol = tol
         self.comparison_names = [layout.name for layout in self.layouts]
+        self.level_labels: list[tuple[str, ...] | int] = [layout.labels
+                                                          for layout in self.layouts]
         self.m_: list[np.ndarray] | None = None
         self.u_: list[np.ndarray] | None = None
         self.prior_: float | None = None

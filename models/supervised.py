@@ -27,6 +27,7 @@ class SupervisedModel:
         self.layout = [(c.name, len(c.levels)) if isinstance(c, Comparison) else (c[0], c[1])
                        for c in comparisons]
         self.comparison_names = [name for name, _ in self.layout]
+        self.level_labels: list[tuple[str, ...] | int] = [levels for _, levels in self.layout]
         self.C = C
         self.coef_: list[np.ndarray] | None = None
         self.intercept_: float | None = None

@@ -10,7 +10,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from features.comparisons import Comparison
 from matcher.errors import ModelError
+from matcher.pipeline import Linker
+from matcher.settings import load_preset
 from models import FellegiSunterModel, MatchModel, SupervisedModel, load_model, load_model_json
 from models.fellegi_sunter import ComparisonLayout, EMSession, _patterns, tf_frequency
 
@@ -348,3 +351,18 @@ def test_em_learns_from_identifier_rules_first(preset: str, first: str) -> None:
     assert linker.rules[order[0]].name == first
     rest = [i for i in order if linker.rules[i].name != first]
     assert rest == sorted(rest)  # the others keep the preset's order
+
+
+def test_a_model_of_other_comparison_levels_is_refused_clearly() -> None:
+    """A model saved before a comparison gained a level would put its weights on the wrong
+    levels: the Linker refuses it and says which levels differ."""
+    settings = load_preset("msix")
+    comparisons = Linker(settings).comparisons
+    Linker(settings, FellegiSunterModel(comparisons))  # the same levels: accepted
+    given = comparisons[0]
+    older = Comparison(given.name, given.kind, given.null, given.levels[:-2] + given.levels[-1:],
+                       primary=given.primary)
+    with pytest.raises(ModelError, match=r"first_name.*not any more: \[\].*--save-model"):
+        Linker(settings, FellegiSunterModel([older, *comparisons[1:]]))
+    with pytest.raises(ModelError, match="the settings define"):
+        Linker(settings, FellegiSunterModel(comparisons[1:]))
