@@ -379,9 +379,7 @@ class AgeFitsBirthYear:
 
     def _pairs(self) -> list[tuple[pl.Expr, pl.Expr]]:
         born_l, born_r = self._born("l"), self._born("r")
-        year_l = pl.col("dob_y_l").cast(pl.Int32, strict=False)
-        year_r = pl.col("dob_y_r").cast(pl.Int32, strict=False)
-        return [(born_l, year_r), (year_l, born_r), (born_l, born_r)]
+        return [(born_l, pl.col("dob_y_r")), (pl.col("dob_y_l"), born_r), (born_l, born_r)]
 
     def expr(self) -> pl.Expr:
         return pl.any_horizontal(
@@ -396,8 +394,8 @@ class AgeFitsBirthYear:
         def born(row: Row) -> int | None:
             age, year = _plain_int(row[self.age]), _plain_int(row[self.year])
             return None if age is None or year is None else year - age
-        year_l, year_r = _plain_int(left["dob_y"]), _plain_int(right["dob_y"])
-        return [(born(left), year_r), (year_l, born(right)), (born(left), born(right))]
+        return [(born(left), right["dob_y"]), (left["dob_y"], born(right)),
+                (born(left), born(right))]
 
     def holds(self, left: Row, right: Row) -> bool:
         return any(a is not None and b is not None and abs(a - b) <= self.years
@@ -433,11 +431,9 @@ class AgeComparable:
 
 
 def _plain_int(value: Any) -> int | None:
-    """`cast(pl.Int32, strict=False)` of one value in plain Python."""
+    """`cast(pl.Int32, strict=False)` of one text value in plain Python."""
     if value is None:
         return None
-    if isinstance(value, int):
-        return value
     try:
         return int(str(value).strip())
     except ValueError:

@@ -280,15 +280,16 @@ def _parent_groups(column: str) -> pl.Expr:
 def _given_name_exprs() -> list[pl.Expr]:
     """Everything derived from the folded given name (evaluated per distinct name)."""
     fn1 = pl.col("fn_text").str.split(" ").list.first()
+    groups = name_groups(fn1)
     parts = _tokens_without_initials(pl.col("fn_text")).list.eval(pl.element().replace(
         representative_table()))
     return [
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
-        name_groups(fn1).alias("fn1_groups"),
+        groups.alias("fn1_groups"),
         name_groups(fn1, wide=True).alias("fn1_wide"),
         fn1.is_in(list(curated_vocabulary())).alias("fn1_curated"),
-        either_sex(name_groups(fn1)).alias("fn1_unisex"),
+        either_sex(groups).alias("fn1_unisex"),
         _known_given_name(fn1).alias("fn1_known"),
         name_representative(fn1).alias("fn_canon"),
         spanish_phonetic(fn1).alias("fn_phon"),

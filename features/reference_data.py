@@ -34,7 +34,7 @@ def wide_name_groups() -> pl.DataFrame:
     """`given_name_groups` with every relation of the generic English nickname list, even
     where our table knows the name (KRISTEN/CHRIS, ELEANOR/ELLEN, ANNA/HANNAH): looser
     evidence, kept apart from the curated groups."""
-    return pl.concat([given_name_groups(), english_nickname_groups()]).unique().sort(
+    return pl.concat([curated_name_groups(), english_nickname_groups()]).unique().sort(
         "group", "name")
 
 

@@ -73,6 +73,10 @@ class LinkResult:
     cluster_stats: dict[str, int] = field(default_factory=dict)
 
 
+RETRAIN = ("it was trained for other settings or by another version of studentlink; train "
+           "one for these (studentlink link INPUT... --save-model FILE)")
+
+
 def check_model_fits(model: MatchModel, comparisons: Sequence[Comparison]) -> None:
     """A saved model scores the comparisons it was trained with, level by level: with other
     comparisons or levels (another preset, an older version) its weights would land on the
@@ -96,10 +100,6 @@ def _level_difference(trained: tuple[str, ...] | int, now: tuple[str, ...] | int
     new, gone = [x for x in now if x not in trained], [x for x in trained if x not in now]
     return (f"new: {new}; not any more: {gone}" if new or gone
             else "the same levels in another order")
-
-
-RETRAIN = ("it was trained for other settings or by another version of studentlink; train "
-           "one for these (studentlink link INPUT... --save-model FILE)")
 
 
 def resolve_column(column: str, extra_fields: list[str]) -> str:
