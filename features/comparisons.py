@@ -190,8 +190,13 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
     high, low = thresholds[0], thresholds[-1]
     swapped = names_swapped()
     same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
+    # JESUS | RAMIREZ against JESUS ESTEBAN ROMERO RAMIREZ: a surname in the middle-name
+    # field (the second surname moved there) is not a second given name
+    second_is_surname = either(Equal("fn_second", "ln1"), Equal("fn_second", "ln2"),
+                               Equal("ln1", "fn_second"), Equal("ln2", "fn_second"))
     second_names_differ = both(Not(AnyNull(("fn_second",))),
-                               Not(Similar("fn_second", "jaro_winkler", 0.85)))
+                               Not(Similar("fn_second", "jaro_winkler", 0.85)),
+                               Not(second_is_surname))
     # MARIA | GUADALUPE against MARIA FERNANDA | GUADALUPE: one side's given names all appear
     # on the other (a second name dropped or moved), not two people
     within = Subset("given_all")

@@ -72,7 +72,7 @@ def _name_text(raw: pl.Expr, given: bool = True) -> pl.Expr:
 def _fused_split_table(words: pl.Series) -> dict[str, str]:
     """Split fused compounds ('JUANCARLOS') using the given-name vocabulary."""
     distinct = words.str.split(" ").explode().drop_nulls().unique().to_list()
-    return fused_name_splits(distinct, given_name_vocabulary())
+    return fused_name_splits(distinct)
 
 
 def _tokens_without_initials(text: pl.Expr) -> pl.Expr:
@@ -157,7 +157,7 @@ def split_fused_names(texts: list[str | None]) -> list[str | None]:
     """The plain-Python form of the fused-compound step for a few rows (the same splits,
     word by word, as the `str.split`/`replace`/`list.join` query of the batch path)."""
     words = {word for text in texts if text is not None for word in text.split(" ")}
-    splits = fused_name_splits(words, given_name_vocabulary())
+    splits = fused_name_splits(words)
     if not splits:
         return texts
     return [None if text is None else " ".join(splits.get(w, w) for w in text.split(" "))

@@ -12,7 +12,6 @@ from features.dates import DATE_PATTERNS, date_digits, is_placeholder_date, repa
 from features.names import (
     expand_abbreviations,
     fused_name_splits,
-    given_name_vocabulary,
     join_particles,
     name_groups,
     spanish_phonetic,
@@ -157,9 +156,10 @@ def test_expand_abbreviations(raw: str | None, expected: str | None) -> None:
     ("ANA", None),
     ("XOCHITL", None),
     ("ZZZZZZZZ", None),
+    ("JENNFER", None),  # a typo of JENNIFER, not the nicknames JENN + FER
 ])
 def test_fused_name_splits(word: str, expected: str | None) -> None:
-    splits = fused_name_splits([word], given_name_vocabulary())
+    splits = fused_name_splits([word])
     assert splits.get(word) == expected
 
 
