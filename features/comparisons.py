@@ -194,9 +194,12 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
     # field (the second surname moved there) is not a second given name
     second_is_surname = either(Equal("fn_second", "ln1"), Equal("fn_second", "ln2"),
                                Equal("ln1", "fn_second"), Equal("ln2", "fn_second"))
+    # JOSE DUIS against JOSE LUIS: one letter apart, not two names, is a typo
+    second_typo = both(Similar("fn_second", "damerau_levenshtein", 1),
+                       Not(IsTrue("second_firm", "both")))
     second_names_differ = both(Not(AnyNull(("fn_second",))),
                                Not(Similar("fn_second", "jaro_winkler", 0.85)),
-                               Not(second_is_surname))
+                               Not(second_is_surname), Not(second_typo))
     # MARIA | GUADALUPE against MARIA FERNANDA | GUADALUPE: one side's given names all appear
     # on the other (a second name dropped or moved), not two people
     within = Subset("given_all")

@@ -55,6 +55,9 @@ from features.value_memo import (
     value_groups,
 )
 
+SECOND_TYPO_MIN_LENGTH = 4
+"""A second given name this long or longer, unknown to us, may be a typo of the other."""
+
 CORE_FIELDS = ("first_name", "middle_name", "last_name_1", "last_name_2", "sex", "birth_date",
                "multiple_birth_flag", "birth_city", "birth_state", "birth_country",
                "parent1_first_name", "parent1_last_name", "parent2_first_name",
@@ -332,8 +335,21 @@ def _derived_groups() -> list[tuple[list[str], list[pl.Expr]]]:
                    _known_given_name(pl.col("ln2")).alias("ln2_known")]),
         (["dob"], _date_exprs()),
         (["fn_text", "mn"], [_given_names_expr().alias("given_all"),
-                             _second_initial_expr().alias("second_initial")]),
+                             _second_initial_expr().alias("second_initial"),
+                             _second_firm_expr().alias("second_firm")]),
     ]
+
+
+def _second_firm_expr() -> pl.Expr:
+    """The second given name (of the first name, else the middle name's first word) reads as
+    a name, not as a typo: a name we know, or short (ANA/AVA, LEE/LEV: a letter changed in
+    a short name makes another name). An unknown longer one (DUIS against LUIS) may be a
+    typo."""
+    second = pl.coalesce(
+        _tokens_without_initials(pl.col("fn_text")).list.get(1, null_on_oob=True),
+        pl.when(pl.col("mn").str.len_chars() > 1).then(pl.col("mn").str.split(" ").list.first()))
+    return (_known_given_name(second) | (second.str.len_chars() < SECOND_TYPO_MIN_LENGTH)
+            ).fill_null(False)
 
 
 def _second_initial_expr() -> pl.Expr:

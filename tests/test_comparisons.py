@@ -119,6 +119,10 @@ case(G, {"first_name": "Juan", "middle_name": "Pablo", "last_name_1": "Salinas"}
      {"first_name": "Juan", "middle_name": "Jorge", "last_name_1": "Salinas",
       "last_name_2": "Pacheco"}, "same first name, different second given name",
      id="a second given name that is no surname still conflicts")
+case(G, fn("Jose Duis"), fn("Jose Luis"), "nickname or equivalent form",
+     id="a typo in the second given name is not a second name: Jose Duis/Jose Luis")
+case(G, fn("Maria Ana"), fn("Maria Ava"), "same first name, different second given name",
+     id="two known second names a letter apart are two names: Maria Ana/Maria Ava")
 case(G, fn("Jennfer"), fn("Jennifer"), "first given names sound alike",
      id="a typo is not split into two nicknames: Jennfer is not Jenn Fer")
 case(G, fn("Juan J."), fn("Juan Jose"), "compound name part",
