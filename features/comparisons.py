@@ -185,6 +185,10 @@ SOUND_ALIKE_FLOOR = 0.7
 another name (JOZE/JESUS 0.48)."""
 
 
+SAME_GIVEN_NAMES = "same given names, split differently"
+"""The given-name level of the very same names written across the first and middle fields."""
+
+
 def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)
                           ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
@@ -212,6 +216,9 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("same first name, different second given name", compound_conflict,
               different_name=True),
         Level("exact", Equal("fn"), tf_column="fn", same_name=True),
+        # MARIA | FERNANDA against MARIA FERNANDA: the very same given names, one of them
+        # written in the middle-name field (what a declared twin's two records may say)
+        Level(SAME_GIVEN_NAMES, Equal("given_full"), same_name=True),
         Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
               gendered=True),
         Level("nickname or equivalent form",

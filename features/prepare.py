@@ -183,6 +183,8 @@ def _final_exprs() -> list[pl.Expr]:
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
         pl.coalesce("fn_rest", pl.when(pl.col("mn").str.len_chars() > 1).then(pl.col("mn")))
         .alias("fn_second"),
+        null_if_blank(pl.concat_str([pl.col("fn"), compact(pl.col("mn"))], ignore_nulls=True))
+        .alias("given_full"),
         null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
         _parents_key_expr(),
         _pair_key_expr(),
@@ -210,6 +212,8 @@ def final_keys_plain(columns: Columns) -> Columns | None:
         "fn_second": [rest if rest is not None else mn if mn is not None and len(mn) > 1
                       else None for rest, mn in zip(columns["fn_rest"], columns["mn"],
                                                     strict=True)],
+        "given_full": [(fn or "") + (mn or "").replace(" ", "") or None
+                       for fn, mn in zip(columns["fn"], columns["mn"], strict=True)],
         "lsid": [None if state is None or code is None else f"{state}:{code}"
                  for state, code in zip(columns["state"], columns["lsid_raw"], strict=True)],
         "parents_key": [None if a is None or b is None else f"{min(a, b)}|{max(a, b)}"

@@ -119,6 +119,11 @@ case(G, {"first_name": "Juan", "middle_name": "Pablo", "last_name_1": "Salinas"}
      {"first_name": "Juan", "middle_name": "Jorge", "last_name_1": "Salinas",
       "last_name_2": "Pacheco"}, "same first name, different second given name",
      id="a second given name that is no surname still conflicts")
+case(G, {**fn("Maria"), "middle_name": "Fernanda"}, fn("Maria Fernanda"),
+     "same given names, split differently", id="Maria | Fernanda/Maria Fernanda")
+case(G, {**fn("Chuy"), "middle_name": "Manuel"}, fn("Jesus Manuel"),
+     "compound name part",
+     id="a nickname is not the very same given name: Chuy | Manuel/Jesus Manuel")
 case(G, fn("Jose Duis"), fn("Jose Luis"), "nickname or equivalent form",
      id="a typo in the second given name is not a second name: Jose Duis/Jose Luis")
 case(G, fn("Maria Ana"), fn("Maria Ava"), "same first name, different second given name",
