@@ -75,7 +75,8 @@ class LinkResult:
 
 
 RETRAIN = ("it was trained for other settings or by another version of studentlink; train "
-           "one for these (studentlink link INPUT... --save-model FILE)")
+           "one for these (studentlink link INPUT... --save-model FILE), or give a store a "
+           "new one (studentlink rebuild --store URL)")
 
 
 def check_model_fits(model: MatchModel, comparisons: Sequence[Comparison]) -> None:
