@@ -10,8 +10,9 @@ transaction:
   (`identity_plan`); what changed is in the events (cause 'rebuild') and the audit log;
 - judgements hold: must-links, cannot-links and the judgements applied merges and splits left;
 - review items are reconciled with the new scores (judged pairs stay out of the queue).
-A failure leaves the store as it was. Processes that opened the store before the rebuild keep
-their old model in memory: reopen them (the API server included).
+A failure leaves the store as it was. Processes that opened the store before the rebuild hold
+the old model in memory: their writes are refused (`StoreError`, the store's model generation
+moved on) until they reopen the store (restart the API server).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from matcher.errors import StoreError
 from matcher.store import db
@@ -60,7 +61,12 @@ def rebuild(store: IdentityStore, settings: Any, model: Any, *, actor: str,
             say: Callable[[str], None] = lambda message: None) -> RebuildResult:
     """Score, link and cluster every stored record again with `model` (for `settings`), and
     make it the store's model. See the module docstring."""
-    from matcher.store.store import META_MODEL, META_SETTINGS, settings_json
+    from matcher.store.store import (
+        META_MODEL,
+        META_MODEL_GENERATION,
+        META_SETTINGS,
+        settings_json,
+    )
 
     started = time.perf_counter()
     backend = MatchingBackend.from_model(settings, model)
@@ -70,8 +76,11 @@ def rebuild(store: IdentityStore, settings: Any, model: Any, *, actor: str,
         result.records = frame.height
         if frame.height:
             _rescore_and_recluster(ctx, store, backend, frame, result, say)
+        generation = str(int(ctx.session.scalar(
+            select(StoreMeta.value).where(StoreMeta.key == META_MODEL_GENERATION)) or 0) + 1)
         for key, value in ((META_MODEL, model.to_json()),
-                           (META_SETTINGS, settings_json(settings))):
+                           (META_SETTINGS, settings_json(settings)),
+                           (META_MODEL_GENERATION, generation)):
             row = ctx.session.get(StoreMeta, key)
             if row is None:
                 ctx.session.add(StoreMeta(key=key, value=value, updated_at=ctx.now))
@@ -81,7 +90,7 @@ def rebuild(store: IdentityStore, settings: Any, model: Any, *, actor: str,
         ctx.audit(actor, "rebuild", target_kind="store", records=result.records,
                   pairs=result.pairs, records_moved=result.records_moved,
                   events=result.events)
-    store.use_backend(backend)
+    store.use_backend(backend, model_generation=generation)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 

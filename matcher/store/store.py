@@ -53,6 +53,9 @@ ROWS_SCHEMA = {"record_id": pl.String, "status": pl.String, "identity_id": pl.St
 META_MODEL = "model_json"
 META_SETTINGS = "settings_json"
 META_PRESET = "preset"
+META_MODEL_GENERATION = "model_generation"
+"""Counts the models a store has had (`rebuild` adds one): a process holding an older one in
+memory refuses to write with it."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ class IdentityStore:
         self.engine = engine
         self.config = config or StoreConfig()
         self._backend = backend
+        self._model_generation = "0"
+        """The store's model generation when this process took its model."""
         self._lock = threading.RLock()
         self._index = _IndexState()
         self.timings: dict[str, float] = {}
@@ -203,6 +208,7 @@ class IdentityStore:
             store = cls(engine, backend=backend, config=config)
             if backend is None:
                 store._backend = store._backend_from(settings, model, preset)
+            store._model_generation = store.meta(META_MODEL_GENERATION) or "0"
         except BaseException:
             engine.dispose()
             raise
@@ -268,11 +274,15 @@ class IdentityStore:
             )
         return self._backend
 
-    def use_backend(self, backend: MatchingBackend) -> None:
-        """Switch matching backend (drops the in-memory index; it is rebuilt on next use)."""
+    def use_backend(self, backend: MatchingBackend, *, model_generation: str | None = None
+                    ) -> None:
+        """Switch matching backend (drops the in-memory index; it is rebuilt on next use);
+        `model_generation`: the store's, when the backend holds the store's new model."""
         with self._lock:
             self._backend = backend
             self._index = _IndexState()
+            if model_generation is not None:
+                self._model_generation = model_generation
 
     def close(self) -> None:
         """Release database connections."""
@@ -330,6 +340,7 @@ class IdentityStore:
         with self._lock:
             try:
                 with self.write() as ctx:
+                    self._check_model_generation(ctx)
                     with ctx.timed("index_sync"):
                         index = self._index.sync(self.backend, ctx.session)
                     yield ctx, index, touched
@@ -338,6 +349,15 @@ class IdentityStore:
                 if touched:
                     self._index.revert(self.engine, touched)
                 raise
+
+    def _check_model_generation(self, ctx: WriteContext) -> None:
+        current = ctx.session.scalar(
+            select(StoreMeta.value).where(StoreMeta.key == META_MODEL_GENERATION)) or "0"
+        if current != self._model_generation:
+            raise StoreError(
+                "'model' must be the store's current one: the store was rebuilt with a new "
+                "model (studentlink rebuild) after this process opened it; got the old one. "
+                "Reopen the store (restart the API server)")
 
     def rescorer(self, ctx: WriteContext, index: RecordIndex
                  ) -> Callable[[list[str], AbstractSet[str]], list[dict[str, Any]]]:

@@ -154,3 +154,18 @@ def test_rebuild_command(batch: Batch, tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, ["rebuild", "--store", url, "--model",
                                        str(tmp_path / "nope.json")])
     assert missing.exit_code == 2 and "--model" in missing.output
+
+
+@pytest.mark.slow
+def test_a_process_holding_the_old_model_refuses_to_write_after_a_rebuild(
+        batch: Batch, store_url: str) -> None:
+    with _loaded(store_url, batch) as store, IdentityStore.open(store_url) as other:
+        row = batch.records.row(0, named=True)
+        other.upsert_record({**row, "record_id": "before-rebuild"})  # writes while current
+        store.rebuild(batch.model, actor="admin1")
+        with pytest.raises(StoreError, match="rebuilt with a new model"):
+            other.upsert_record({**row, "record_id": "after-rebuild"})
+        assert store.upsert_record({**row, "record_id": "after-rebuild"}).identity_id
+    with IdentityStore.open(store_url) as reopened:
+        assert reopened.upsert_record({**row, "record_id": "reopened"}).identity_id
+        assert_consistent(reopened)
