@@ -185,13 +185,25 @@ SOUND_ALIKE_FLOOR = 0.7
 another name (JOZE/JESUS 0.48)."""
 
 
+SAME_GIVEN_NAMES = "same given names, split differently"
+"""The given-name level of the very same names written across the first and middle fields."""
+
+
 def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)
                           ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
     swapped = names_swapped()
     same_first_part = either(Equal("fn_head"), ListOverlap("fn1_groups"))
+    # JESUS | RAMIREZ against JESUS ESTEBAN ROMERO RAMIREZ: a surname in the middle-name
+    # field (the second surname moved there) is not a second given name
+    second_is_surname = either(Equal("fn_second", "ln1"), Equal("fn_second", "ln2"),
+                               Equal("ln1", "fn_second"), Equal("ln2", "fn_second"))
+    # JOSE DUIS against JOSE LUIS: one letter apart, not two names, is a typo
+    second_typo = both(Similar("fn_second", "damerau_levenshtein", 1),
+                       Not(IsTrue("second_firm", "both")))
     second_names_differ = both(Not(AnyNull(("fn_second",))),
-                               Not(Similar("fn_second", "jaro_winkler", 0.85)))
+                               Not(Similar("fn_second", "jaro_winkler", 0.85)),
+                               Not(second_is_surname), Not(second_typo))
     # MARIA | GUADALUPE against MARIA FERNANDA | GUADALUPE: one side's given names all appear
     # on the other (a second name dropped or moved), not two people
     within = Subset("given_all")
@@ -204,6 +216,9 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("same first name, different second given name", compound_conflict,
               different_name=True),
         Level("exact", Equal("fn"), tf_column="fn", same_name=True),
+        # MARIA | FERNANDA against MARIA FERNANDA: the very same given names, one of them
+        # written in the middle-name field (what a declared twin's two records may say)
+        Level(SAME_GIVEN_NAMES, Equal("given_full"), same_name=True),
         Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
               gendered=True),
         Level("nickname or equivalent form",

@@ -105,18 +105,27 @@ def given_name_vocabulary() -> frozenset[str]:
     return frozenset(groups["name"].to_list()) | frozenset(groups["group"].to_list())
 
 
-def fused_name_splits(words: Iterable[str], vocabulary: frozenset[str]) -> dict[str, str]:
-    """Split fused compounds that are two known names ('JUANCARLOS' -> 'JUAN CARLOS').
+@cache
+def formal_given_names() -> frozenset[str]:
+    """The formal names of the equivalence groups (JUAN, CARLOS, FERNANDA; not the nicknames
+    JENN or FER): what a fused compound is made of."""
+    return frozenset(given_name_groups()["group"].to_list())
 
-    Runs once per distinct word; a word that is itself a known name is never split.
+
+def fused_name_splits(words: Iterable[str]) -> dict[str, str]:
+    """Split fused compounds that are two formal names ('JUANCARLOS' -> 'JUAN CARLOS').
+
+    Runs once per distinct word; a word that is itself a known name is never split, and
+    nicknames are not parts: JENNFER is a typo of JENNIFER, not JENN + FER.
     """
+    known, formal = given_name_vocabulary(), formal_given_names()
     splits: dict[str, str] = {}
     for word in words:
-        if word in vocabulary or len(word) < 6:
+        if word in known or len(word) < 6:
             continue
         for cut in range(3, len(word) - 2):
             head, tail = word[:cut], word[cut:]
-            if head in vocabulary and tail in vocabulary:
+            if head in formal and tail in formal:
                 splits[word] = f"{head} {tail}"
                 break
     return splits

@@ -55,6 +55,9 @@ from features.value_memo import (
     value_groups,
 )
 
+SECOND_TYPO_MIN_LENGTH = 4
+"""A second given name this long or longer, unknown to us, may be a typo of the other."""
+
 CORE_FIELDS = ("first_name", "middle_name", "last_name_1", "last_name_2", "sex", "birth_date",
                "multiple_birth_flag", "birth_city", "birth_state", "birth_country",
                "parent1_first_name", "parent1_last_name", "parent2_first_name",
@@ -72,7 +75,7 @@ def _name_text(raw: pl.Expr, given: bool = True) -> pl.Expr:
 def _fused_split_table(words: pl.Series) -> dict[str, str]:
     """Split fused compounds ('JUANCARLOS') using the given-name vocabulary."""
     distinct = words.str.split(" ").explode().drop_nulls().unique().to_list()
-    return fused_name_splits(distinct, given_name_vocabulary())
+    return fused_name_splits(distinct)
 
 
 def _tokens_without_initials(text: pl.Expr) -> pl.Expr:
@@ -157,7 +160,7 @@ def split_fused_names(texts: list[str | None]) -> list[str | None]:
     """The plain-Python form of the fused-compound step for a few rows (the same splits,
     word by word, as the `str.split`/`replace`/`list.join` query of the batch path)."""
     words = {word for text in texts if text is not None for word in text.split(" ")}
-    splits = fused_name_splits(words, given_name_vocabulary())
+    splits = fused_name_splits(words)
     if not splits:
         return texts
     return [None if text is None else " ".join(splits.get(w, w) for w in text.split(" "))
@@ -180,6 +183,8 @@ def _final_exprs() -> list[pl.Expr]:
         pl.col("mn").str.slice(0, 1).alias("mn_initial"),
         pl.coalesce("fn_rest", pl.when(pl.col("mn").str.len_chars() > 1).then(pl.col("mn")))
         .alias("fn_second"),
+        null_if_blank(pl.concat_str([pl.col("fn"), compact(pl.col("mn"))], ignore_nulls=True))
+        .alias("given_full"),
         null_if_blank(pl.col("state") + ":" + pl.col("lsid_raw")).alias("lsid"),
         _parents_key_expr(),
         _pair_key_expr(),
@@ -207,6 +212,8 @@ def final_keys_plain(columns: Columns) -> Columns | None:
         "fn_second": [rest if rest is not None else mn if mn is not None and len(mn) > 1
                       else None for rest, mn in zip(columns["fn_rest"], columns["mn"],
                                                     strict=True)],
+        "given_full": [(fn or "") + (mn or "").replace(" ", "") or None
+                       for fn, mn in zip(columns["fn"], columns["mn"], strict=True)],
         "lsid": [None if state is None or code is None else f"{state}:{code}"
                  for state, code in zip(columns["state"], columns["lsid_raw"], strict=True)],
         "parents_key": [None if a is None or b is None else f"{min(a, b)}|{max(a, b)}"
@@ -332,8 +339,21 @@ def _derived_groups() -> list[tuple[list[str], list[pl.Expr]]]:
                    _known_given_name(pl.col("ln2")).alias("ln2_known")]),
         (["dob"], _date_exprs()),
         (["fn_text", "mn"], [_given_names_expr().alias("given_all"),
-                             _second_initial_expr().alias("second_initial")]),
+                             _second_initial_expr().alias("second_initial"),
+                             _second_firm_expr().alias("second_firm")]),
     ]
+
+
+def _second_firm_expr() -> pl.Expr:
+    """The second given name (of the first name, else the middle name's first word) reads as
+    a name, not as a typo: a name we know, or short (ANA/AVA, LEE/LEV: a letter changed in
+    a short name makes another name). An unknown longer one (DUIS against LUIS) may be a
+    typo."""
+    second = pl.coalesce(
+        _tokens_without_initials(pl.col("fn_text")).list.get(1, null_on_oob=True),
+        pl.when(pl.col("mn").str.len_chars() > 1).then(pl.col("mn").str.split(" ").list.first()))
+    return (_known_given_name(second) | (second.str.len_chars() < SECOND_TYPO_MIN_LENGTH)
+            ).fill_null(False)
 
 
 def _second_initial_expr() -> pl.Expr:

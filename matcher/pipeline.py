@@ -20,6 +20,7 @@ import polars as pl
 
 from features.comparisons import (
     NULL_LEVEL,
+    SAME_GIVEN_NAMES,
     SMALL_COMPARE_PAIRS,
     Comparison,
     build_comparison,
@@ -74,7 +75,8 @@ class LinkResult:
 
 
 RETRAIN = ("it was trained for other settings or by another version of studentlink; train "
-           "one for these (studentlink link INPUT... --save-model FILE)")
+           "one for these (studentlink link INPUT... --save-model FILE), or give a store a "
+           "new one (studentlink rebuild --store URL)")
 
 
 def check_model_fits(model: MatchModel, comparisons: Sequence[Comparison]) -> None:
@@ -435,7 +437,8 @@ class TwinGuard:
     sex_else: int
     different: tuple[int, ...]
     not_same_name: tuple[int, ...]
-    """A declared multiple birth needs the very same given name to link on its own."""
+    """A declared multiple birth needs the very same given names to link on its own (exact,
+    or the same names split differently between the first and middle fields)."""
     nickname: int
     """The nickname level: with different recorded sexes it says the sex is the error
     (DAN/DANIEL), unless a name may be either sex's (ALEX: ALEJANDRO or ALEJANDRA)."""
@@ -462,7 +465,8 @@ class TwinGuard:
             len(dob.levels) - 1, len(surname.levels) - 1,
             -2 if sex is None else len(sex.levels) - 1,
             tuple(i for i in levels if given.levels[i].different_name),
-            tuple(i for i in levels if i != given.level_index("exact")),
+            tuple(i for i in levels if i not in (given.level_index("exact"),
+                                                 given.level_index(SAME_GIVEN_NAMES))),
             given.level_index("nickname or equivalent form"),
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),

@@ -107,6 +107,29 @@ case(G, fn("Juan J."), fn("Juan Pablo"), "same first name, different second give
 case(G, fn("Juan J."), {**fn("Juan"), "middle_name": "Pablo"},
      "same first name, different second given name",
      id="abbreviated second name against the middle name: Juan J./Juan | Pablo")
+case(G, {"first_name": "Jesus", "middle_name": "Ramirez", "last_name_1": "Romero"},
+     {"first_name": "Jesus", "middle_name": "Esteban", "last_name_1": "Romero",
+      "last_name_2": "Ramirez"}, "exact",
+     id="the second surname in the middle name is not a second given name")
+case(G, {"first_name": "Juan", "middle_name": "Pacheco", "last_name_1": "Salinas"},
+     {"first_name": "Juan", "middle_name": "Jorge", "last_name_1": "Salinas",
+      "last_name_2": "Pacheco"}, "exact",
+     id="the other record's surname in the middle name, crossed")
+case(G, {"first_name": "Juan", "middle_name": "Pablo", "last_name_1": "Salinas"},
+     {"first_name": "Juan", "middle_name": "Jorge", "last_name_1": "Salinas",
+      "last_name_2": "Pacheco"}, "same first name, different second given name",
+     id="a second given name that is no surname still conflicts")
+case(G, {**fn("Maria"), "middle_name": "Fernanda"}, fn("Maria Fernanda"),
+     "same given names, split differently", id="Maria | Fernanda/Maria Fernanda")
+case(G, {**fn("Chuy"), "middle_name": "Manuel"}, fn("Jesus Manuel"),
+     "compound name part",
+     id="a nickname is not the very same given name: Chuy | Manuel/Jesus Manuel")
+case(G, fn("Jose Duis"), fn("Jose Luis"), "nickname or equivalent form",
+     id="a typo in the second given name is not a second name: Jose Duis/Jose Luis")
+case(G, fn("Maria Ana"), fn("Maria Ava"), "same first name, different second given name",
+     id="two known second names a letter apart are two names: Maria Ana/Maria Ava")
+case(G, fn("Jennfer"), fn("Jennifer"), "first given names sound alike",
+     id="a typo is not split into two nicknames: Jennfer is not Jenn Fer")
 case(G, fn("Juan J."), fn("Juan Jose"), "compound name part",
      id="abbreviated second name that agrees: Juan J./Juan Jose")
 case(G, fn("Joze"), fn("Jesus"), "different",

@@ -12,7 +12,6 @@ from features.dates import DATE_PATTERNS, date_digits, is_placeholder_date, repa
 from features.names import (
     expand_abbreviations,
     fused_name_splits,
-    given_name_vocabulary,
     join_particles,
     name_groups,
     spanish_phonetic,
@@ -97,6 +96,12 @@ def test_fold_text(raw: str | None, expected: str | None) -> None:
     ("Nina Maria", "NINA MARIA"),  # only whole values are placeholders
     ("Babette", "BABETTE"),
     ("Unknown Soldier", "UNKNOWN SOLDIER"),
+    ("Don't know", None),  # survey non-response answers
+    ("Refused", None),
+    ("No Last Name", None),
+    ("Apellido", None),  # the form's label written as the answer
+    ("Desconocido", None),
+    ("Nombre Jose", "NOMBRE JOSE"),
     (None, None),
 ])
 def test_drop_placeholder_names(raw: str | None, expected: str | None) -> None:
@@ -151,9 +156,10 @@ def test_expand_abbreviations(raw: str | None, expected: str | None) -> None:
     ("ANA", None),
     ("XOCHITL", None),
     ("ZZZZZZZZ", None),
+    ("JENNFER", None),  # a typo of JENNIFER, not the nicknames JENN + FER
 ])
 def test_fused_name_splits(word: str, expected: str | None) -> None:
-    splits = fused_name_splits([word], given_name_vocabulary())
+    splits = fused_name_splits([word])
     assert splits.get(word) == expected
 
 
@@ -495,3 +501,9 @@ def test_value_memo_stops_growing_at_its_bound_and_still_answers() -> None:
         got = prepare(records.slice(row, 1), memo=memo).drop("idx")
         assert got.to_dicts() == expected.slice(row, 1).to_dicts()
     assert all(len(table) <= 5 for table in memo._tables.values())
+
+
+def test_non_response_surname_is_missing() -> None:
+    prepared = prepare(pl.DataFrame({"record_id": ["r"], "first_name": ["Ana"],
+                                     "last_name_1": ["No Last Name"]}))
+    assert prepared["ln1"][0] is None

@@ -178,7 +178,7 @@ def test_final_keys_plain_agree_with_their_expressions() -> None:
             for code in (None, "A12", "7") for a in names[:5] for b in names[2:]]
     columns = {name: [row[i] for row in rows] for i, name in enumerate(
         ("mn", "fn_rest", "state", "lsid_raw", "p1fn", "p2fn"))}
-    columns |= {"fn_phon": columns["p1fn"], "ln1_phon": columns["p2fn"]}
+    columns |= {"fn_phon": columns["p1fn"], "ln1_phon": columns["p2fn"], "fn": columns["p1fn"]}
     frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
     expected = frame.select(_final_exprs())
     got = final_keys_plain(columns)

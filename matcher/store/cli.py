@@ -1,4 +1,5 @@
-"""Store commands for the `studentlink` CLI: load, counts, events, and admin merge/split.
+"""Store commands for the `studentlink` CLI: load, rebuild, counts, events, and admin
+merge/split.
 
 `matcher.cli` calls `register(app)`. The store defaults to `$STUDENTLINK_STORE` or
 `./studentlink.db`.
@@ -148,6 +149,36 @@ def _reopen_with_trained_model(opened: Any, url: str, settings: Any, preset: str
     return _open(url, settings=settings, preset=preset, model=linker.model)
 
 
+def rebuild_command(
+    store: StoreOption = DEFAULT_STORE,
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="Model JSON to use (default: train one on the stored records).")] = None,
+    preset: Annotated[str | None, typer.Option(
+        "--preset", help="Preset name or JSON file (default: the store's own settings).")
+    ] = None,
+    actor: ActorOption = "admin",
+) -> None:
+    """Score, link and cluster every stored record again with a new model, in one transaction.
+
+    Needed after an upgrade whose comparisons changed (the store then refuses its saved model),
+    or to retrain on what the store holds now. Identities keep their IDs where their records
+    stay together; judgements, merges and splits hold; what changed is in the events. Reopen
+    other processes using the store (the API server) afterwards.
+    """
+    from matcher.settings import load_preset
+
+    with _errors_to_exit():
+        opened = _open(store)
+        try:
+            result = opened.rebuild(
+                _load_model(model) if model else None,
+                settings=load_preset(preset) if preset else None, actor=actor,
+                say=lambda message: typer.echo(message, err=True))
+        finally:
+            opened.close()
+    _print_json(result)
+
+
 def counts_command(
     period: Annotated[str, typer.Option("--period", help="Reporting period, e.g. 2023-24.")],
     store: StoreOption = DEFAULT_STORE,
@@ -268,6 +299,7 @@ def escalate_command(store: StoreOption = DEFAULT_STORE) -> None:
 def register(app: typer.Typer) -> None:
     """Add the store commands to the `studentlink` app."""
     app.command("load")(load_command)
+    app.command("rebuild")(rebuild_command)
     app.command("counts")(counts_command)
     app.command("events")(events_command)
     app.add_typer(admin_app, name="admin")

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -44,6 +44,9 @@ from matcher.store.records import (
     read_records,
 )
 from matcher.store.sqlutil import in_values
+
+if TYPE_CHECKING:
+    from matcher.store.rebuild import RebuildResult
 
 ROWS_SCHEMA = {"record_id": pl.String, "status": pl.String, "identity_id": pl.String}
 """`LoadResult.rows`."""
@@ -214,7 +217,7 @@ class IdentityStore:
                 settings = self._saved_settings(preset)
             text = model.to_json()
             if saved_model is None:
-                self.set_meta({META_MODEL: text, META_SETTINGS: _settings_json(settings),
+                self.set_meta({META_MODEL: text, META_SETTINGS: settings_json(settings),
                                META_PRESET: preset or ""})
             elif saved_model != text:
                 raise StoreError(
@@ -228,6 +231,18 @@ class IdentityStore:
         if settings is None:
             settings = self._saved_settings(preset)
         return MatchingBackend.from_model(settings, load_model_json(saved_model))
+
+    def rebuild(self, model: Any = None, *, settings: Any = None, actor: str = "admin",
+                say: Callable[[str], None] = lambda message: None) -> RebuildResult:
+        """Score, link and cluster every stored record again with `model` (trained on the
+        stored records when None; `settings`: the store's when None) in one transaction, and
+        keep it as the store's model (`matcher.store.rebuild`)."""
+        from matcher.store.rebuild import rebuild, train_on_stored
+
+        settings = settings if settings is not None else self._saved_settings(None)
+        if model is None:
+            model = train_on_stored(self, settings, say)
+        return rebuild(self, settings, model, actor=actor, say=say)
 
     def _saved_settings(self, preset: str | None) -> Any:
         from matcher.settings import load_preset
@@ -336,7 +351,7 @@ class IdentityStore:
             wanted = pl.Series(sorted(among), dtype=pl.String).implode()
             pairs = self._score(index, frame).filter(
                 pl.col("record_id_l").is_in(wanted) & pl.col("record_id_r").is_in(wanted))
-            return self._pair_rows(pairs)
+            return pair_rows(pairs)
 
         return rescore
 
@@ -501,7 +516,7 @@ class IdentityStore:
                         for part in chunked(changed):
                             session.connection().execute(
                                 delete(Link).where(in_values(column, part)))
-                    insert_columns(session, Link, _link_columns(pairs.filter(~low)),
+                    insert_columns(session, Link, link_columns(pairs.filter(~low)),
                                    json_text=["contributions"])
                 with ctx.timed("neighbourhood"):
                     hood = neighbourhood(ctx, work["record_id"].to_list(),
@@ -509,7 +524,7 @@ class IdentityStore:
                 inside = pl.Series(sorted(hood.records), dtype=pl.String)
                 evidence = Evidence(
                     seeds=frozenset(work["record_id"].to_list()),
-                    fresh_low=self._pair_rows(
+                    fresh_low=pair_rows(
                         pairs.filter(low & pl.col("record_id_l").is_in(inside.implode())
                                      & pl.col("record_id_r").is_in(inside.implode()))),
                     rescore=self.rescorer(ctx, index),
@@ -574,10 +589,6 @@ class IdentityStore:
         larger) order as record_id_l/record_id_r, keeping its best score."""
         return pairs_once(index.match(work))
 
-    @staticmethod
-    def _pair_rows(pairs: pl.DataFrame) -> list[dict[str, Any]]:
-        """Scored pairs as `links` rows without contributions."""
-        return pairs.select(_pair_exprs()).to_dicts()
 
     def upsert_record(self, record: Mapping[str, Any], *, actor: str = "loader",
                       validate: bool = True) -> RecordOutcome:
@@ -663,7 +674,12 @@ def _pair_exprs() -> list[pl.Expr]:
             pl.col(*PAIR_COLUMNS[5:]).cast(pl.Boolean)]
 
 
-def _link_columns(pairs: pl.DataFrame) -> dict[str, list[Any]]:
+def pair_rows(pairs: pl.DataFrame) -> list[dict[str, Any]]:
+    """Scored pairs as `links` rows without contributions."""
+    return pairs.select(_pair_exprs()).to_dicts()
+
+
+def link_columns(pairs: pl.DataFrame) -> dict[str, list[Any]]:
     """`links` rows as columns from scored pairs, the `mw_*` contributions as JSON text
     (NaN as null)."""
     mw = [c for c in pairs.columns if c.startswith("mw_")]
@@ -674,7 +690,8 @@ def _link_columns(pairs: pl.DataFrame) -> dict[str, list[Any]]:
     ).to_dict(as_series=False)
 
 
-def _settings_json(settings: Any) -> str:
+def settings_json(settings: Any) -> str:
+    """Settings as the JSON the store keeps beside its model."""
     dump = getattr(settings, "model_dump_json", None)
     if callable(dump):
         return str(dump())
