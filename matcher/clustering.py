@@ -32,6 +32,10 @@ REASON_INCOHERENT = "would join incoherent identities"
 AMBIGUITY_MARGIN_BITS = 3.0
 """A record fitting two people that must stay apart is left alone unless one fits better by
 more than this (8 to 1 odds)."""
+SAME_NAME = "same_name"
+"""Optional pair column of `cluster()`: the given names agree exactly (`IndexedPairs.same_name`)."""
+IDENTIFIER_AGREES = "identifier_agrees"
+"""Optional pair column of `cluster()`: an identifier agrees (`IndexedPairs.confirmed`)."""
 AGGLOMERATE_LIMIT = 300
 """Conflicted components up to this size are rebuilt by average linkage; larger ones (rare,
 and a sign of chaining) by their strongest links, which costs linear time."""
@@ -357,8 +361,10 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
             must_link: pl.DataFrame | None = None, cannot_link: pl.DataFrame | None = None
             ) -> ClusterResult:
     """Cluster records given by id. `pairs`: record_id_l, record_id_r, match_probability,
-    match_weight, possible_multiple_birth (+ any mw_* columns, carried to near matches).
-    Pairs naming records not in `record_ids` are ignored."""
+    match_weight, possible_multiple_birth, optionally same_name and identifier_agrees (null
+    reads as False; an absent column as unknown for every pair, as in `IndexedPairs`) (+ any
+    mw_* columns, carried to near matches). Pairs naming records not in `record_ids` are
+    ignored."""
     ids = pl.DataFrame({"record_id": record_ids.cast(pl.String)}).with_row_index("i")
 
     def indexed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -370,9 +376,12 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
             if "possible_multiple_birth" in scored.columns else np.zeros(len(scored), bool))
     weight = (scored["match_weight"].to_numpy() if "match_weight" in scored.columns
               else None)
+    same_name, confirmed = (scored[c].fill_null(False).to_numpy() if c in scored.columns
+                            else None for c in (SAME_NAME, IDENTIFIER_AGREES))
     indexed_pairs = IndexedPairs(scored["i_l"].to_numpy().astype(np.int64),
                                  scored["i_r"].to_numpy().astype(np.int64),
-                                 scored["match_probability"].to_numpy(), flag, weight)
+                                 scored["match_probability"].to_numpy(), flag, weight,
+                                 same_name, confirmed)
 
     def judged(frame: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
         if frame is None or not len(frame):

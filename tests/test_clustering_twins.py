@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
-from matcher.clustering import IndexedPairs, cluster_indexed
+import numpy as np
+import polars as pl
+import pytest
+
+import matcher.clustering
+from matcher.clustering import IndexedPairs, cluster, cluster_indexed
 from matcher.settings import Thresholds
 
 THRESHOLDS = Thresholds(upper=0.99, lower=0.5)
@@ -53,3 +58,55 @@ def test_a_shared_student_id_does_not_link_a_weak_pair() -> None:
     groups = _groups(4, [*_twins_and(fit_a=19.0, fit_b=20.0)[:3], (3, 2, 2.0, False),
                          (3, 0, 19.5, True), (3, 1, 18.5, False)], confirmed=frozenset({(3, 2)}))
     assert groups == {frozenset({0, 1}), frozenset({2}), frozenset({3})}
+
+
+def _frame(rows: list[tuple[int, int, float, bool]], **columns: Sequence[bool | None]
+           ) -> pl.DataFrame:
+    """The pairs as `cluster()` takes them (the store's form): records r0, r1, ..."""
+    weight = np.array([w for _, _, w, _ in rows])
+    return pl.DataFrame({
+        "record_id_l": [f"r{a}" for a, *_ in rows], "record_id_r": [f"r{b}" for _, b, *_ in rows],
+        "match_probability": 1 / (1 + 2.0 ** -weight), "match_weight": weight,
+        "possible_multiple_birth": [f for *_, f in rows],
+        **{name: pl.Series(values, dtype=pl.Boolean) for name, values in columns.items()}})
+
+
+def _frame_groups(n: int, pairs: pl.DataFrame) -> set[frozenset[int]]:
+    result = cluster(pl.Series([f"r{i}" for i in range(n)]), pairs, THRESHOLDS)
+    groups = result.assignments.group_by("cluster_id").agg("record_id")["record_id"]
+    return {frozenset(int(r[1:]) for r in g) for g in groups.to_list()}
+
+
+def test_cluster_reads_identifier_agrees_as_batch_link_passes_confirmed() -> None:
+    rows = _twins_and(fit_a=19.0, fit_b=20.0)
+    agrees = [(a, b) == (3, 2) for a, b, *_ in rows]
+    assert _frame_groups(4, _frame(rows, identifier_agrees=agrees)) == _groups(
+        4, rows, confirmed=frozenset({(3, 2)})) == {frozenset({0, 1}), frozenset({2, 3})}
+    # absent, or unknown (null), as without it
+    alone = {frozenset({0, 1}), frozenset({2}), frozenset({3})}
+    assert _frame_groups(4, _frame(rows)) == alone
+    assert _frame_groups(4, _frame(rows, identifier_agrees=[None] * len(rows))) == alone
+
+
+def test_cluster_passes_the_optional_columns_into_indexed_pairs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[IndexedPairs] = []
+    real = matcher.clustering.cluster_indexed
+
+    def spy(n: int, pairs: IndexedPairs, *args: object, **kwargs: object
+            ) -> matcher.clustering.ClusterOutcome:
+        seen.append(pairs)
+        return real(n, pairs, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matcher.clustering, "cluster_indexed", spy)
+    rows = [(0, 1, 20.0, False), (1, 2, 20.0, False), (0, 2, 1.0, False)]
+    _frame_groups(3, _frame(rows, same_name=[True, None, False],
+                            identifier_agrees=[None, True, False]))
+    _frame_groups(3, _frame(rows))
+    with_columns, without = seen
+    assert with_columns.same_name is not None and with_columns.confirmed is not None
+    by_pair = {(a, b): (s, c) for a, b, s, c in zip(
+        with_columns.left.tolist(), with_columns.right.tolist(),
+        with_columns.same_name.tolist(), with_columns.confirmed.tolist(), strict=True)}
+    assert by_pair == {(0, 1): (True, False), (1, 2): (False, True), (0, 2): (False, False)}
+    assert without.same_name is None and without.confirmed is None

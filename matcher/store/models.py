@@ -185,6 +185,12 @@ class Link(Base):
     match_probability: Mapped[float] = mapped_column(Float)
     match_weight: Mapped[float] = mapped_column(Float)
     possible_multiple_birth: Mapped[bool] = mapped_column(Boolean, default=False)
+    same_name: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    """The given names agree exactly (re-clustering links these first); null: unknown (a
+    pair stored before migration 0002, or a backend that does not say), read as False."""
+    identifier_agrees: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    """An identifier comparison agrees (the state's student id): a strong such pair joins
+    what rebuilding a conflicted component left apart; null: unknown, read as False."""
     contributions: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     """Per-comparison match-weight contributions (`mw_*`); only kept at or above the lower
     threshold, where a reviewer may need them."""

@@ -41,8 +41,14 @@ from matcher.store.models import (
 )
 from matcher.store.sqlutil import in_values
 
+SAME_NAME = "same_name"
+IDENTIFIER_AGREES = "identifier_agrees"
+"""`matcher.clustering`'s optional pair columns, named here so that opening a store does not
+import the matching core (held equal by the tests)."""
 PAIR_COLUMNS = ("record_id_l", "record_id_r", "match_probability", "match_weight",
-                "possible_multiple_birth")
+                "possible_multiple_birth", SAME_NAME, IDENTIFIER_AGREES)
+"""The `links` pair columns. The last two are what batch `link` clusters with besides the
+scores; a backend may leave them out (stored as null: unknown, read as False)."""
 
 PairKey = tuple[str, str]
 
@@ -83,8 +89,9 @@ class Evidence:
     """rescore(record_ids, among): their pairs (both ends in `among`), scored again."""
 
 
-LinkRow = tuple[str, str, float, float, bool]
-"""record_id_l, record_id_r, match_probability, match_weight, possible_multiple_birth."""
+LinkRow = tuple[str, str, float, float, bool, bool, bool]
+"""record_id_l, record_id_r, match_probability, match_weight, possible_multiple_birth,
+same_name, identifier_agrees (null read as False)."""
 
 
 @dataclass
@@ -133,7 +140,7 @@ def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> Neig
     judgements: dict[PairKey, tuple[int, str]] = {}
     seen_identities: set[str] = set()
     columns = (Link.record_id_l, Link.record_id_r, Link.match_probability, Link.match_weight,
-               Link.possible_multiple_birth)
+               Link.possible_multiple_birth, Link.same_name, Link.identifier_agrees)
     while frontier:
         found: set[str] = set()
         unread = sorted(r for r in frontier if r not in info)
@@ -144,11 +151,12 @@ def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> Neig
             ):
                 info[rid] = (identity, state)
         for part in chunked(sorted(frontier)):
-            for left, right, prob, weight, flag in ctx.select(
+            for left, right, prob, weight, flag, same_name, agrees in ctx.select(
                 select(*columns).where(
                     or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)))
             ):
-                links[(left, right)] = (left, right, float(prob), float(weight), bool(flag))
+                links[(left, right)] = (left, right, float(prob), float(weight), bool(flag),
+                                        bool(same_name), bool(agrees))
                 if prob >= upper:
                     found.update((left, right))
             for jid, left, right, decision in ctx.select(
@@ -185,7 +193,8 @@ def _pairs_frame(links: list[LinkRow]) -> pl.DataFrame:
         links,
         schema={"record_id_l": pl.String, "record_id_r": pl.String,
                 "match_probability": pl.Float64, "match_weight": pl.Float64,
-                "possible_multiple_birth": pl.Boolean},
+                "possible_multiple_birth": pl.Boolean, SAME_NAME: pl.Boolean,
+                IDENTIFIER_AGREES: pl.Boolean},
         orient="row",
     )
 
@@ -257,7 +266,9 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
     if added:
         bulk_insert(ctx.session, Link, list(added.values()))
         rows = [(p["record_id_l"], p["record_id_r"], p["match_probability"],
-                 p["match_weight"], p["possible_multiple_birth"]) for p in added.values()]
+                 p["match_weight"], p["possible_multiple_birth"],
+                 bool(p.get(SAME_NAME)), bool(p.get(IDENTIFIER_AGREES)))
+                for p in added.values()]
         links.within.extend(rows)
         links.by_key.update(((row[0], row[1]), row) for row in rows)
 

@@ -3,7 +3,9 @@
 Blocking: same last_name_1, or same birth_date. Score: the number of agreeing fields among
 first_name, last_name_1, birth_date, sex, parent1_first_name (case-insensitive) maps to a
 probability; two records both flagged multiple birth with different first names are possible
-twins. Clustering is the real `matcher.clustering.cluster`. The API tests use it too.
+twins; like the real core it says whether the first names agree exactly (`same_name`) and
+whether an identifier agrees (`identifier_agrees`: one local_student_id in one state).
+Clustering is the real `matcher.clustering.cluster`. The API tests use it too.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ def _norm(value: Any) -> str:
 
 
 class FakeIndex:
-    """In-memory index with exact-key blocking."""
+    """In-memory index with exact-key blocking. Without `evidence` its pairs leave out
+    same_name and identifier_agrees (a backend that does not know them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, evidence: bool = True) -> None:
+        self.evidence = evidence
         self.rows: dict[str, dict[str, Any]] = {}
         self.blocks: dict[tuple[str, str], set[str]] = defaultdict(set)
 
@@ -76,22 +80,29 @@ class FakeIndex:
                 twin = (_norm(row.get("multiple_birth_flag")) == "y"
                         and _norm(other.get("multiple_birth_flag")) == "y"
                         and not agree["first_name"])
+                student_id = _norm(row.get("local_student_id"))
                 out.append({
                     "record_id_l": row["record_id"], "record_id_r": other_id,
                     "match_weight": math.log2(p / (1 - p)), "match_probability": p,
                     **{f"mw_{f}": (1.0 if a else -1.0) for f, a in agree.items()},
                     "possible_multiple_birth": twin,
+                    "same_name": agree["first_name"],
+                    "identifier_agrees": (bool(student_id) and row["state"] == other["state"]
+                                          and student_id == _norm(other.get("local_student_id"))),
                 })
         schema: dict[str, Any] = {"record_id_l": pl.String, "record_id_r": pl.String,
                                   "match_weight": pl.Float64, "match_probability": pl.Float64,
                                   **{f"mw_{f}": pl.Float64 for f in FIELDS},
-                                  "possible_multiple_birth": pl.Boolean}
-        return pl.DataFrame(out, schema=schema)
+                                  "possible_multiple_birth": pl.Boolean,
+                                  "same_name": pl.Boolean, "identifier_agrees": pl.Boolean}
+        found = pl.DataFrame(out, schema=schema)
+        return found if self.evidence else found.drop("same_name", "identifier_agrees")
 
 
-def fake_backend() -> MatchingBackend:
-    """The fake index with the real clustering."""
-    return MatchingBackend(make_index=FakeIndex, cluster=cluster, thresholds=THRESHOLDS)
+def fake_backend(*, evidence: bool = True) -> MatchingBackend:
+    """The fake index with the real clustering (`evidence`: see `FakeIndex`)."""
+    return MatchingBackend(make_index=lambda: FakeIndex(evidence), cluster=cluster,
+                           thresholds=THRESHOLDS)
 
 
 def rec(record_id: str, state: str, first: str, last: str, dob: str, **extra: str | None

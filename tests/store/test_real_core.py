@@ -22,7 +22,7 @@ from matcher.clustering import cluster
 from matcher.errors import StoreError
 from matcher.ingest import validate
 from matcher.online import OnlineMatcher
-from matcher.pipeline import Linker, LinkResult
+from matcher.pipeline import Linker, LinkResult, identifier_agreement
 from matcher.settings import Settings, load_preset
 from matcher.store import IdentityStore, MatchingBackend
 from tests.store.helpers import assert_consistent, partition, store_partition
@@ -108,6 +108,36 @@ def test_load_batches_equals_batch_link_given_the_same_scores(batch: Batch, stor
         assert_consistent(store)
         assert store_partition(store) == partition(batch.result.identities)
         assert len(store.index()) == batch.records.height
+
+
+def _each_pair_once(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Record ids in (smaller, larger) order, same_name and identifier_agrees, a pair once
+    (both are symmetric)."""
+    ids = ("record_id_l", "record_id_r")
+    return pairs.select(pl.min_horizontal(*ids).alias(ids[0]),
+                        pl.max_horizontal(*ids).alias(ids[1]),
+                        "same_name", "identifier_agrees").unique(ids).sort(ids)
+
+
+def test_online_pairs_carry_the_evidence_batch_link_clusters_with(batch: Batch) -> None:
+    """same_name and identifier_agrees of the online matcher's pairs (a few records at a time,
+    the plain-Python comparisons, and many at once, the polars path) are batch `link`'s
+    `Linker.exact_name` and `identifier_agreement` of the same pairs."""
+    assert batch.linker.model is not None
+    online = OnlineMatcher(batch.settings, batch.linker.model)
+    online.add(batch.records)
+    probes = batch.records.head(400)
+    found = _each_pair_once(pl.concat(
+        [online.match(probes), *(online.match(probes.slice(i, 1)) for i in range(0, 40, 4))]))
+    scored = batch.result.pairs
+    expected = _each_pair_once(scored.with_columns(
+        pl.Series("same_name", batch.linker.exact_name(scored)),
+        identifier_agreement(batch.linker.comparisons).alias("identifier_agrees")))
+    both = found.join(expected, on=["record_id_l", "record_id_r"], suffix="_batch")
+    assert both.height > 0.9 * found.height
+    for column in ("same_name", "identifier_agrees"):
+        assert both[column].to_list() == both[f"{column}_batch"].to_list(), column
+        assert both[column].any() and not both[column].all(), column
 
 
 @pytest.mark.slow
