@@ -34,7 +34,7 @@ from matcher.store.backend import MatchingBackend
 from matcher.store.context import insert_columns
 from matcher.store.models import Link, StoreMeta
 from matcher.store.prescore import BATCH, Prescored
-from matcher.store.recluster import Evidence, neighbourhood, recluster
+from matcher.store.recluster import ChangeCounts, Evidence, neighbourhood, recluster
 from matcher.store.records import read_records
 
 if TYPE_CHECKING:
@@ -43,17 +43,11 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class RebuildResult:
+class RebuildResult(ChangeCounts):
     records: int = 0
     pairs: int = 0
     """Candidate pairs scored with the new model."""
     links_stored: int = 0
-    identities_created: int = 0
-    identities_merged: int = 0
-    records_moved: int = 0
-    near_matches_created: int = 0
-    near_matches_closed: int = 0
-    events: int = 0
     seconds: float = 0.0
 
 
@@ -86,7 +80,6 @@ def rebuild(store: IdentityStore, settings: Any, model: Any, *, actor: str,
                 ctx.session.add(StoreMeta(key=key, value=value, updated_at=ctx.now))
             else:
                 row.value, row.updated_at = value, ctx.now
-        result.events = ctx.event_count
         ctx.audit(actor, "rebuild", target_kind="store", records=result.records,
                   pairs=result.pairs, records_moved=result.records_moved,
                   events=result.events)
@@ -137,11 +130,7 @@ def _rescore_and_recluster(ctx: WriteContext, store: IdentityStore, backend: Mat
     outcome = recluster(ctx, backend, hood, cause="rebuild", evidence=Evidence(
         seeds=frozenset(ids), fresh_low=pair_rows(inside), rescore=store.rescorer(ctx, index)))
     result.links_stored = kept.height + inside.height
-    result.identities_created = len(outcome.identities_created)
-    result.identities_merged = len(outcome.identities_merged)
-    result.records_moved = outcome.records_moved
-    result.near_matches_created = outcome.near_matches_created
-    result.near_matches_closed = outcome.near_matches_closed
+    result.count(outcome, ctx.event_count)
 
 def _within_components(low: pl.DataFrame, strong: pl.DataFrame,
                        must: list[tuple[str, str]]) -> pl.DataFrame:

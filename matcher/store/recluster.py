@@ -58,6 +58,27 @@ def pair_key(a: str, b: str) -> PairKey:
     return (a, b) if a < b else (b, a)
 
 
+@dataclass(kw_only=True)
+class ChangeCounts:
+    """What a write that re-clusters changed, counted (`LoadResult`, `RebuildResult`)."""
+
+    identities_created: int = 0
+    identities_merged: int = 0
+    records_moved: int = 0
+    near_matches_created: int = 0
+    near_matches_closed: int = 0
+    events: int = 0
+
+    def count(self, outcome: ReclusterOutcome, events: int) -> None:
+        """Take the counts of a re-clustering and of the transaction's `events`."""
+        self.identities_created = len(outcome.identities_created)
+        self.identities_merged = len(outcome.identities_merged)
+        self.records_moved = outcome.records_moved
+        self.near_matches_created = outcome.near_matches_created
+        self.near_matches_closed = outcome.near_matches_closed
+        self.events = events
+
+
 @dataclass
 class ReclusterOutcome:
     """What one re-clustering changed."""

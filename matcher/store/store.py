@@ -35,7 +35,13 @@ from matcher.store.context import (
 )
 from matcher.store.models import Link, Record, StoreMeta, StoreState, utcnow
 from matcher.store.prescore import BATCH, Prescored, pairs_once
-from matcher.store.recluster import PAIR_COLUMNS, Evidence, neighbourhood, recluster
+from matcher.store.recluster import (
+    PAIR_COLUMNS,
+    ChangeCounts,
+    Evidence,
+    neighbourhood,
+    recluster,
+)
 from matcher.store.records import (
     SMALL_FRAME,
     canonical_frame,
@@ -66,7 +72,7 @@ class StoreConfig:
 
 
 @dataclass
-class LoadResult:
+class LoadResult(ChangeCounts):
     """What one `load` did; `rows` has record_id, status (new/updated/unchanged), identity_id."""
 
     rows: pl.DataFrame
@@ -74,12 +80,6 @@ class LoadResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-    identities_created: int = 0
-    identities_merged: int = 0
-    records_moved: int = 0
-    near_matches_created: int = 0
-    near_matches_closed: int = 0
-    events: int = 0
     pairs: int = 0
 
     def summary(self) -> dict[str, int]:
@@ -552,12 +552,7 @@ class IdentityStore:
                 outcome = recluster(ctx, self.backend, hood, cause="load",
                                     evidence=evidence)
                 relinked = outcome.identity_of
-                result.identities_created = len(outcome.identities_created)
-                result.identities_merged = len(outcome.identities_merged)
-                result.records_moved = outcome.records_moved
-                result.near_matches_created = outcome.near_matches_created
-                result.near_matches_closed = outcome.near_matches_closed
-                result.events = ctx.event_count
+                result.count(outcome, ctx.event_count)
                 result.new = status.count("new")
                 result.updated = status.count("updated")
                 ctx.audit(actor, "load", target_kind="batch", new=result.new,
