@@ -187,6 +187,9 @@ another name (JOZE/JESUS 0.48)."""
 
 SAME_GIVEN_NAMES = "same given names, split differently"
 """The given-name level of the very same names written across the first and middle fields."""
+VERY_SAME_NAME = ("exact", SAME_GIVEN_NAMES)
+"""The given-name levels of the very same names, letter for letter (what a declared multiple
+birth needs to link on its own; the links a rebuilt component takes first)."""
 
 
 def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] = (0.92, 0.8)

@@ -20,8 +20,8 @@ import polars as pl
 
 from features.comparisons import (
     NULL_LEVEL,
-    SAME_GIVEN_NAMES,
     SMALL_COMPARE_PAIRS,
+    VERY_SAME_NAME,
     Comparison,
     build_comparison,
     compare,
@@ -251,7 +251,8 @@ class Linker:
         given = next((c for c in self.comparisons if c.kind == "given_name"), None)
         if given is None:
             return None
-        return (gammas[given.gamma_column] == given.level_index("exact")).to_numpy()
+        return gammas[given.gamma_column].is_in(
+            [given.level_index(label) for label in VERY_SAME_NAME]).to_numpy()
 
     def score(self, gammas: pl.DataFrame, contributions: bool = True,
               tf: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -465,8 +466,8 @@ class TwinGuard:
             len(dob.levels) - 1, len(surname.levels) - 1,
             -2 if sex is None else len(sex.levels) - 1,
             tuple(i for i in levels if given.levels[i].different_name),
-            tuple(i for i in levels if i not in (given.level_index("exact"),
-                                                 given.level_index(SAME_GIVEN_NAMES))),
+            tuple(i for i in levels
+                  if i not in [given.level_index(label) for label in VERY_SAME_NAME]),
             given.level_index("nickname or equivalent form"),
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
