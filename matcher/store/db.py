@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -113,7 +113,13 @@ def migrations_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe with concurrent openers)."""
     cfg = migrations_config(engine)
-    with engine.connect() as conn:
+    try:
+        connection = engine.connect()
+    except OperationalError as exc:
+        raise StoreError(
+            f"'store' must be a database that can be opened; got "
+            f"{engine.url.render_as_string(hide_password=True)!r} ({exc.orig})") from None
+    with connection as conn:
         if engine.dialect.name == "sqlite":
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():

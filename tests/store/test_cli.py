@@ -70,3 +70,11 @@ def test_counts_rejects_a_bad_period(tmp_path: Path) -> None:
     result = runner.invoke(app, ["counts", "--period", "2023", "--store",
                                  str(tmp_path / "x.db")])
     assert result.exit_code == 1 and "'period' must look like 2023-24" in result.output
+
+
+def test_a_store_that_cannot_be_opened_is_one_clear_message(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'store.db'}"
+    done = runner.invoke(app, ["counts", "--period", "2023-24", "--store", url])
+    assert done.exit_code == 1
+    assert "'store' must be a database that can be opened" in done.output
+    assert "Traceback" not in done.output
