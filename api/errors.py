@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AuthError, PermissionDenied
-from matcher.errors import ConflictError, NotFoundError, StoreError
+from matcher.errors import ConflictError, NotFoundError, StaleModelError, StoreError
 
 log = logging.getLogger("studentlink.api")
 
@@ -108,6 +108,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(_request: Request, exc: ConflictError) -> JSONResponse:
         return _response(Conflict(str(exc)))
+
+    @app.exception_handler(StaleModelError)
+    async def _stale_model(_request: Request, exc: StaleModelError) -> JSONResponse:
+        # the service, not the request, is at fault: the store has a newer model
+        return _response(ServiceUnavailable(str(exc)))
 
     @app.exception_handler(StoreError)
     async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:

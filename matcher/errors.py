@@ -30,6 +30,11 @@ class StoreError(StudentlinkError):
     """The identity store refused an operation (conflict, lock, unknown id)."""
 
 
+class StaleModelError(StoreError):
+    """The store was given a new model (`studentlink rebuild`) after this process took its
+    own: it must reopen the store before it writes again."""
+
+
 class NotFoundError(StoreError):
     """An identity, record or review item does not exist."""
 

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, delete, select
 
-from matcher.errors import StoreError
+from matcher.errors import StaleModelError, StoreError
 from matcher.ingest import empty_errors
 from matcher.store import db
 from matcher.store.backend import MatchingBackend, RecordIndex
@@ -354,7 +354,7 @@ class IdentityStore:
         current = ctx.session.scalar(
             select(StoreMeta.value).where(StoreMeta.key == META_MODEL_GENERATION)) or "0"
         if current != self._model_generation:
-            raise StoreError(
+            raise StaleModelError(
                 "'model' must be the store's current one: the store was rebuilt with a new "
                 "model (studentlink rebuild) after this process opened it; got the old one. "
                 "Reopen the store (restart the API server)")

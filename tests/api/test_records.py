@@ -129,3 +129,16 @@ def test_get_record(seeded: Api) -> None:
         403, {"detail": "record not visible to your states"})
     missing = seeded.get("/v1/records/NOPE-1", "exchange")
     assert (missing.status_code, missing.json()) == (404, {"detail": "record not found"})
+
+
+def test_writes_answer_503_once_the_store_has_a_newer_model(api: Api, store_url: str) -> None:
+    from matcher.store import IdentityStore
+    from matcher.store.store import META_MODEL_GENERATION
+
+    api.upload([MARIA_TX])
+    with IdentityStore.open(store_url) as other:  # what `studentlink rebuild` leaves behind
+        other.set_meta({META_MODEL_GENERATION: "1"})
+    response = api.post("/v1/records", "exchange", json={"records": [ANA_TX]})
+    assert response.status_code == 503
+    assert "rebuilt with a new model" in response.json()["detail"]
+    assert api.get("/v1/records/TX-1", "exchange").status_code == 200  # reads still answer
