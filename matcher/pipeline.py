@@ -50,14 +50,15 @@ COMPARE_CHUNK = 250_000
 """Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 TWIN_FLAG = "possible_multiple_birth"
 """Per pair: same birth date and family, given names of two people (`TwinGuard`)."""
-GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr", "fn1_unisex": "__uni", "state": "__st"}
+GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr", "fn1_unisex": "__uni", "state": "__st",
+               "given_full": "__gf"}
 """Prepared columns the twin guard reads from both records (gathered as `<name>_l`, `_r`)."""
 CONCURRENT_ENROLLMENT_DAYS = 30
 """Two enrollments in one state at most this many days apart, unless under one student id,
 are two children enrolled at once (a family's children are enrolled together), not one child
 enrolled twice; a child's own re-enrollment in a state follows a move, weeks later. A missing
-id does not make them one child, except that the very same given names without an id may be
-one record sent twice."""
+id does not make them one child, except that the very same given names (first and middle, as
+written) without an id may be one record sent twice."""
 
 
 @dataclass
@@ -504,8 +505,10 @@ class TwinGuard:
 
     def _enrolled_together(self) -> pl.Expr:
         """One state, enrollments close together (`GUARD_SIDES`), the student ids different,
-        or missing while the given names differ (with the very same names and no id, one
-        record sent twice is as likely); agreeing ids lift the flag as any identifier does."""
+        or missing while the given names differ, the middle name included (with the very same
+        names and no id, one record sent twice is as likely; ANA | KAREN against ANA, sent
+        the same day, is a twin ANA MARIA as likely); agreeing ids lift the flag as any
+        identifier does."""
         if self.local_id is None:
             return pl.lit(False)
         days = (pl.col("__enr_l").str.to_date("%Y%m%d", strict=False)
@@ -513,7 +516,8 @@ class TwinGuard:
         id_missing = pl.col(self.local_id) == NULL_LEVEL
         return ((pl.col("__st_l") == pl.col("__st_r"))
                 & (days.abs() <= CONCURRENT_ENROLLMENT_DAYS)
-                & (~id_missing | pl.col(self.given).is_in(self.not_same_name))).fill_null(False)
+                & (~id_missing | pl.col(self.given).is_in(self.not_same_name)
+                   | (pl.col("__gf_l") != pl.col("__gf_r")).fill_null(False))).fill_null(False)
 
     @property
     def columns(self) -> list[str]:
@@ -541,12 +545,14 @@ class TwinGuard:
         if self.local_id is None:
             return [False] * n
         (enr_l, enr_r), (state_l, state_r) = sides["enr"], sides["state"]
+        full_l, full_r = sides["given_full"]
         return [s is not None and s == t and (days := days_apart(a, b)) is not None
                 and days <= CONCURRENT_ENROLLMENT_DAYS
-                and (lid != NULL_LEVEL or given in self.not_same_name)
-                for a, b, s, t, lid, given in zip(enr_l, enr_r, state_l, state_r,
-                                                  gammas[self.local_id], gammas[self.given],
-                                                  strict=True)]
+                and (lid != NULL_LEVEL or given in self.not_same_name
+                     or (f is not None and g is not None and f != g))
+                for a, b, s, t, lid, given, f, g in zip(
+                    enr_l, enr_r, state_l, state_r, gammas[self.local_id], gammas[self.given],
+                    full_l, full_r, strict=True)]
 
     def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
               mbf_l: str | None, mbf_r: str | None, together: bool, unisex_l: bool | None,

@@ -117,7 +117,8 @@ def test_plain_keys_decline_other_key_types() -> None:
 @pytest.mark.parametrize("preset", ["msix", "febrl", "pseudopeople"])
 def test_twin_guard_flags_agree_with_its_expression(preset: str) -> None:
     """Every level combination the guard reads (sampled), with every multiple-birth flag,
-    enrollment dates together, apart, missing and impossible, and names of either sex."""
+    enrollment dates together, apart, missing and impossible, names of either sex, and whole
+    given names alike, different and missing."""
     linker = Linker(load_preset(preset))
     guard = twin_guard(tuple(linker.comparisons))
     if guard is None:
@@ -131,7 +132,8 @@ def test_twin_guard_flags_agree_with_its_expression(preset: str) -> None:
                 for _ in range(2 * n)]
     values = {"mbf": flags, "enr": enrolled,
               "fn1_unisex": [rng.choice([True, False, None]) for _ in range(2 * n)],
-              "state": [rng.choice(["TX", "CA", None]) for _ in range(2 * n)]}
+              "state": [rng.choice(["TX", "CA", None]) for _ in range(2 * n)],
+              "given_full": [rng.choice(["ANA", "ANAKAREN", None]) for _ in range(2 * n)]}
     sides = {name: (column[:n], column[n:]) for name, column in values.items()}
     frame = pl.DataFrame({**{c: pl.Series(v, dtype=pl.Int8) for c, v in gammas.items()},
                           **{f"{GUARD_SIDES[name]}_{side}": pl.Series(column)

@@ -79,3 +79,20 @@ def test_the_same_child_sent_twice_without_an_id_is_not_flagged(canonical: Canon
     record = {**FAMILY, "first_name": "Ana Maria", "enrollment_date": "2020-07-17"}
     records = canonical([record, record])
     assert _flags(records, pairs_frame([0], [1])) == ([False], [False])
+
+
+@pytest.mark.parametrize(("middle_left", "middle_right", "flagged"), [
+    ("Karen", None, True),      # ANA | KAREN against ANA: the twin ANA MARIA as likely
+    ("Karen", "Maria", True),
+    ("Karen", "Karen", False),  # the very same record sent twice
+    (None, None, False),
+])
+def test_a_middle_name_counts_when_children_are_enrolled_together_without_an_id(
+        canonical: CanonicalBuilder, pairs_frame: PairsBuilder, middle_left: str | None,
+        middle_right: str | None, flagged: bool) -> None:
+    records = canonical([
+        {**FAMILY, "first_name": "Ana", "middle_name": middle_left,
+         "local_student_id": "872779806", "enrollment_date": "2021-09-21"},
+        {**FAMILY, "first_name": "Ana", "middle_name": middle_right,
+         "enrollment_date": "2021-09-21"}])
+    assert _flags(records, pairs_frame([0], [1])) == ([flagged], [flagged])
