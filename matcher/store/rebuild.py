@@ -22,19 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from matcher.errors import StoreError
 from matcher.store import db
 from matcher.store.backend import MatchingBackend
 from matcher.store.context import insert_columns
-from matcher.store.models import Link, StoreMeta
+from matcher.store.models import Link
 from matcher.store.prescore import BATCH, Prescored
-from matcher.store.recluster import ChangeCounts, Evidence, neighbourhood, recluster
+from matcher.store.recluster import (
+    ChangeCounts,
+    Evidence,
+    components,
+    neighbourhood,
+    recluster,
+)
 from matcher.store.records import read_records
 
 if TYPE_CHECKING:
@@ -59,6 +62,8 @@ def rebuild(store: IdentityStore, settings: Any, model: Any, *, actor: str,
         META_MODEL,
         META_MODEL_GENERATION,
         META_SETTINGS,
+        model_generation,
+        put_meta,
         settings_json,
     )
 
@@ -70,23 +75,15 @@ def rebuild(store: IdentityStore, settings: Any, model: Any, *, actor: str,
         result.records = frame.height
         if frame.height:
             _rescore_and_recluster(ctx, store, backend, frame, result, say)
-        generation = str(int(ctx.session.scalar(
-            select(StoreMeta.value).where(StoreMeta.key == META_MODEL_GENERATION)) or 0) + 1)
-        for key, value in ((META_MODEL, model.to_json()),
-                           (META_SETTINGS, settings_json(settings)),
-                           (META_MODEL_GENERATION, generation)):
-            row = ctx.session.get(StoreMeta, key)
-            if row is None:
-                ctx.session.add(StoreMeta(key=key, value=value, updated_at=ctx.now))
-            else:
-                row.value, row.updated_at = value, ctx.now
+        generation = str(int(model_generation(ctx)) + 1)
+        put_meta(ctx, {META_MODEL: model.to_json(), META_SETTINGS: settings_json(settings),
+                       META_MODEL_GENERATION: generation})
         ctx.audit(actor, "rebuild", target_kind="store", records=result.records,
                   pairs=result.pairs, records_moved=result.records_moved,
                   events=result.events)
     store.use_backend(backend, model_generation=generation)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
-
 
 
 def train_on_stored(store: IdentityStore, settings: Any,
@@ -103,6 +100,7 @@ def train_on_stored(store: IdentityStore, settings: Any,
     linker = Linker(settings)
     linker.link(frame)
     return linker.model
+
 
 def _rescore_and_recluster(ctx: WriteContext, store: IdentityStore, backend: MatchingBackend,
                            frame: pl.DataFrame, result: RebuildResult,
@@ -132,28 +130,16 @@ def _rescore_and_recluster(ctx: WriteContext, store: IdentityStore, backend: Mat
     result.links_stored = kept.height + inside.height
     result.count(outcome, ctx.event_count)
 
+
 def _within_components(low: pl.DataFrame, strong: pl.DataFrame,
                        must: list[tuple[str, str]]) -> pl.DataFrame:
     """The low pairs whose two records one component of strong pairs and must-links holds:
     the only low pairs the store keeps (`recluster` reads them as evidence against a link).
     Filtering here spares building a row per low pair of the whole store."""
-    edges = pl.concat([strong.select("record_id_l", "record_id_r"),
-                       pl.DataFrame(must, schema=["record_id_l", "record_id_r"], orient="row")])
-    if not edges.height or not low.height:
-        return low.clear()
-    nodes = pl.concat([edges["record_id_l"], edges["record_id_r"]]).unique().sort()
-    number = pl.DataFrame({"record_id": nodes, "n": np.arange(len(nodes))})
-    numbered = (edges.join(number.rename({"record_id": "record_id_l", "n": "a"}),
-                           on="record_id_l")
-                .join(number.rename({"record_id": "record_id_r", "n": "b"}), on="record_id_r"))
-    graph = coo_matrix((np.ones(numbered.height, dtype=np.int8),
-                        (numbered["a"].to_numpy(), numbered["b"].to_numpy())),
-                       shape=(len(nodes), len(nodes)))
-    _, labels = connected_components(graph, directed=False)
-    component = number.with_columns(pl.Series("c", labels))
-    return (low.join(component.select(pl.col("record_id").alias("record_id_l"),
-                                      pl.col("c").alias("c_l")), on="record_id_l")
-            .join(component.select(pl.col("record_id").alias("record_id_r"),
-                                   pl.col("c").alias("c_r")), on="record_id_r")
-            .filter(pl.col("c_l") == pl.col("c_r")).drop("c_l", "c_r"))
+    edges = [*strong.select("record_id_l", "record_id_r").iter_rows(), *must]
+    component = components({r for edge in edges for r in edge}, edges)
 
+    def of(side: str) -> pl.Expr:
+        return pl.col(side).replace_strict(component, default=None, return_dtype=pl.String)
+
+    return low.filter((of("record_id_l") == of("record_id_r")).fill_null(False))

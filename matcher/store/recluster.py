@@ -115,6 +115,12 @@ LinkRow = tuple[str, str, float, float, bool, bool, bool]
 same_name, identifier_agrees (null read as False)."""
 
 
+def link_row(values: Sequence[Any]) -> LinkRow:
+    """A `LinkRow` from the `PAIR_COLUMNS` values of a stored or scored pair."""
+    left, right, prob, weight, flag, same_name, agrees = values
+    return (left, right, float(prob), float(weight), bool(flag), bool(same_name), bool(agrees))
+
+
 @dataclass
 class _Links:
     within: list[LinkRow]
@@ -172,14 +178,12 @@ def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> Neig
             ):
                 info[rid] = (identity, state)
         for part in chunked(sorted(frontier)):
-            for left, right, prob, weight, flag, same_name, agrees in ctx.select(
-                select(*columns).where(
-                    or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)))
-            ):
-                links[(left, right)] = (left, right, float(prob), float(weight), bool(flag),
-                                        bool(same_name), bool(agrees))
-                if prob >= upper:
-                    found.update((left, right))
+            for stored in ctx.select(select(*columns).where(
+                    or_(_in(Link.record_id_l, part), _in(Link.record_id_r, part)))):
+                row = link_row(stored)
+                links[(row[0], row[1])] = row
+                if row[2] >= upper:
+                    found.update(row[:2])
             for jid, left, right, decision in ctx.select(
                 select(Judgement.id, Judgement.record_id_l, Judgement.record_id_r,
                        Judgement.decision).where(
@@ -229,7 +233,7 @@ def _constraint_frame(pairs: list[PairKey]) -> pl.DataFrame | None:
     )
 
 
-def _components(records: Iterable[str], edges: Iterable[PairKey]) -> dict[str, str]:
+def components(records: Iterable[str], edges: Iterable[PairKey]) -> dict[str, str]:
     """Union-find: record -> a representative record of its connected component."""
     parent = {r: r for r in records}
 
@@ -254,11 +258,11 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
     a linked component of `records`: the seeds' fresh ones, and re-scored ones where a
     component now joins older records that were apart."""
     strong = [(lk[0], lk[1]) for lk in links.within if lk[2] >= upper] + must
-    component = _components(records, strong)
+    component = components(records, strong)
     old_edges = [e for e in strong if e[0] not in evidence.seeds
                  and e[1] not in evidence.seeds and e not in evidence.new_edges]
     olds = [r for r in records if r not in evidence.seeds]
-    before = _components(olds, old_edges)
+    before = components(olds, old_edges)
     parts: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for r in olds:
         parts[component[r]][before[r]].append(r)
@@ -286,10 +290,7 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
             added[key] = {**pair, "contributions": None}
     if added:
         bulk_insert(ctx.session, Link, list(added.values()))
-        rows = [(p["record_id_l"], p["record_id_r"], p["match_probability"],
-                 p["match_weight"], p["possible_multiple_birth"],
-                 bool(p.get(SAME_NAME)), bool(p.get(IDENTIFIER_AGREES)))
-                for p in added.values()]
+        rows = [link_row([p.get(c) for c in PAIR_COLUMNS]) for p in added.values()]
         links.within.extend(rows)
         links.by_key.update(((row[0], row[1]), row) for row in rows)
 

@@ -303,12 +303,7 @@ class IdentityStore:
     def set_meta(self, values: Mapping[str, str]) -> None:
         """Store facts about the store."""
         with self.write() as ctx:
-            for key, value in values.items():
-                row = ctx.session.get(StoreMeta, key)
-                if row is None:
-                    ctx.session.add(StoreMeta(key=key, value=value, updated_at=ctx.now))
-                else:
-                    row.value, row.updated_at = value, ctx.now
+            put_meta(ctx, values)
 
     # -- transactions ----------------------------------------------------------------------
     @contextmanager
@@ -351,9 +346,7 @@ class IdentityStore:
                 raise
 
     def _check_model_generation(self, ctx: WriteContext) -> None:
-        current = ctx.session.scalar(
-            select(StoreMeta.value).where(StoreMeta.key == META_MODEL_GENERATION)) or "0"
-        if current != self._model_generation:
+        if model_generation(ctx) != self._model_generation:
             raise StaleModelError(
                 "'model' must be the store's current one: the store was rebuilt with a new "
                 "model (studentlink rebuild) after this process opened it; got the old one. "
@@ -703,6 +696,22 @@ def link_columns(pairs: pl.DataFrame) -> dict[str, list[Any]]:
         (pl.struct(mw).struct.json_encode() if mw
          else pl.lit(None, dtype=pl.String)).alias("contributions"),
     ).to_dict(as_series=False)
+
+
+def put_meta(ctx: WriteContext, values: Mapping[str, str]) -> None:
+    """Write facts about the store inside a write transaction."""
+    for key, value in values.items():
+        row = ctx.session.get(StoreMeta, key)
+        if row is None:
+            ctx.session.add(StoreMeta(key=key, value=value, updated_at=ctx.now))
+        else:
+            row.value, row.updated_at = value, ctx.now
+
+
+def model_generation(ctx: WriteContext) -> str:
+    """The store's model generation as this transaction sees it ("0" before any rebuild)."""
+    return ctx.session.scalar(
+        select(StoreMeta.value).where(StoreMeta.key == META_MODEL_GENERATION)) or "0"
 
 
 def settings_json(settings: Any) -> str:
