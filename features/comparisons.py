@@ -50,6 +50,7 @@ from features.predicates import (
     leaves,
     shared_expr,
     similarity_column,
+    similarity_sides,
 )
 
 NULL_LEVEL = -1
@@ -179,12 +180,29 @@ def names_swapped_exactly() -> Predicate:
                   both(Equal("fn", "ln_full"), Equal("ln_full", "fn")))
 
 
+def names_swapped_with_typos() -> Predicate:
+    """Each record's first name is the other's first surname, both ways, one letter off at
+    most on each (GUSTAVO | TAPIA against TAPIA | GUSAVO, ALBERTO | PRCHECO against PACHECO |
+    ALBERTO), neither crosswise pair two different known given names (LUIS | GARCIA against
+    GARCIA | LUISA are twins, not a swap). A name that only begins the other is no typo
+    (GUTIERREZ | ANA MARIA against ANA | GUTIERREZ: the twin ANA as likely)."""
+    def two_names(given_side: str, surname_side: str) -> Predicate:
+        given_then_surname = given_side == "l"
+        same_word = Equal("fn1", "ln1") if given_then_surname else Equal("ln1", "fn1")
+        return both(IsTrue("fn1_known", given_side), IsTrue("ln1_known", surname_side),
+                    Not(same_word))
+    return both(Similar("fn", "damerau_levenshtein", 1, other="ln1"),
+                Similar("ln1", "damerau_levenshtein", 1, other="fn"),
+                Not(two_names("l", "r")), Not(two_names("r", "l")))
+
+
 SOUND_ALIKE_FLOOR = 0.7
 """Given names with one sound key count as alike only if their spellings are this similar
 (Jaro-Winkler): a typo or a Spanish spelling (BALERIA/VALERIA 0.90, CINTHIA/SYNTHIA 0.81), not
 another name (JOZE/JESUS 0.48)."""
 
 
+SWAPPED_WITH_TYPOS = "first and last name swapped, with typos"
 SAME_GIVEN_NAMES = "same given names, split differently"
 """The given-name level of the very same names written across the first and middle fields."""
 VERY_SAME_NAME = ("exact", SAME_GIVEN_NAMES)
@@ -232,6 +250,7 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("first and last name swapped", names_swapped_exactly(), same_name=True),
         # a declared multiple birth does not take a swap read through typos as one name
         Level("first and last name swapped, by sound", swapped, same_name=True),
+        Level(SWAPPED_WITH_TYPOS, names_swapped_with_typos(), same_name=True),
         # only where our table does not know both names: it tells ANGEL from ANGELICA and
         # ANNA from HANNAH (twins' names), the generic list joins them
         Level("nicknames in the English list",
@@ -276,6 +295,7 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
         Level("one surname shared", either(Equal("ln1", "ln2"), Equal("ln2", "ln1"),
                                            Equal("ln1_core"))),
         Level("first and last name swapped", names_swapped()),
+        Level(SWAPPED_WITH_TYPOS, names_swapped_with_typos()),
         Level(f"jaro-winkler >= {high}", Similar("ln1", "jaro_winkler", high)),
         Level("sounds alike", Equal("ln1_phon")),
         Level(f"jaro-winkler >= {low}", Similar("ln1", "jaro_winkler", low)),
@@ -411,25 +431,29 @@ def pair_frame(prepared: pl.DataFrame, pairs: pl.DataFrame, columns: set[str],
 
 
 def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.DataFrame:
-    """Similarity columns computed with rapidfuzz `process.cpdist` (nulls stay null)."""
+    """Similarity columns computed with rapidfuzz `process.cpdist` (nulls stay null); a
+    crossed key (`Similar.pair`) compares the left record's column with the right's other."""
     if not needed:
         return frame
     ordered = sorted(needed)
-    columns = sorted({column for column, _ in ordered})
+    sides_of = {pair: similarity_sides(pair) for pair, _ in ordered}
+    wanted = sorted({f"{left}_l" for left, _ in sides_of.values()}
+                    | {f"{right}_r" for _, right in sides_of.values()})
     # both sides (nulls as "") and where either is missing, in one query
     sides = frame.select(
-        *(pl.col(f"{c}_{side}").fill_null("") for c in columns for side in "lr"),
-        *((pl.col(f"{c}_l").is_null() | pl.col(f"{c}_r").is_null()).alias(f"{c}_missing")
-          for c in columns))
-    values = {c: sides[c].to_list() for c in sides.columns[:2 * len(columns)]}
+        *(pl.col(c).fill_null("") for c in wanted),
+        *((pl.col(f"{left}_l").is_null() | pl.col(f"{right}_r").is_null()).alias(f"{pair}_missing")
+          for pair, (left, right) in sides_of.items()))
+    values = {c: sides[c].to_list() for c in wanted}
     new_columns = []
-    for column, metric in ordered:
-        scores = process.cpdist(values[f"{column}_l"], values[f"{column}_r"],
+    for pair, metric in ordered:
+        left, right = sides_of[pair]
+        scores = process.cpdist(values[f"{left}_l"], values[f"{right}_r"],
                                 scorer=SIMILARITY_SCORERS[metric],
                                 workers=-1 if len(frame) > 20_000 else 1)
         scores = np.asarray(scores, dtype=np.float32)
-        scores[sides[f"{column}_missing"].to_numpy()] = np.nan
-        new_columns.append(pl.Series(similarity_column(column, metric), scores,
+        scores[sides[f"{pair}_missing"].to_numpy()] = np.nan
+        new_columns.append(pl.Series(similarity_column(pair, metric), scores,
                                      nan_to_null=True))
     return frame.hstack(new_columns)
 

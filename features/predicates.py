@@ -129,24 +129,31 @@ class Equal:
 
 @dataclass(frozen=True)
 class Similar:
-    """rapidfuzz similarity >= threshold (or distance <= threshold for distance metrics)."""
+    """rapidfuzz similarity >= threshold (or distance <= threshold for distance metrics) of
+    left[col] and right[other or col]. With `other`, a crossed comparison."""
 
     col: str
     metric: str
     threshold: float
+    other: str | None = None
 
     @property
     def is_distance(self) -> bool:
         return self.metric in ("damerau_levenshtein", "hamming")
 
+    @property
+    def pair(self) -> str:
+        """The similarity's column key: `col`, or `col>other` when crossed."""
+        return self.col if self.other is None else f"{self.col}>{self.other}"
+
     def expr(self) -> pl.Expr:
-        sim = pl.col(similarity_column(self.col, self.metric))
+        sim = pl.col(similarity_column(self.pair, self.metric))
         threshold = pl.lit(self.threshold, dtype=pl.Float32)
         test = sim <= threshold if self.is_distance else sim >= threshold
         return test.fill_null(False)
 
     def holds(self, left: Row, right: Row) -> bool:
-        a, b = left[self.col], right[self.col]
+        a, b = left[self.col], right[self.other or self.col]
         if a is None or b is None:
             return False
         score = scalar_score(self.metric, a, b)
@@ -159,10 +166,16 @@ class Similar:
         return float(np.float32(self.threshold))
 
     def similarities(self) -> set[tuple[str, str]]:
-        return {(self.col, self.metric)}
+        return {(self.pair, self.metric)}
 
     def columns(self) -> set[str]:
-        return {self.col}
+        return {self.col, self.other or self.col}
+
+
+def similarity_sides(pair: str) -> tuple[str, str]:
+    """The left and right columns of a `Similar.pair` key."""
+    left, _, right = pair.partition(">")
+    return left, right or left
 
 
 @dataclass(frozen=True)

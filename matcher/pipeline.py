@@ -412,7 +412,7 @@ def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], 
 
 @dataclass(frozen=True)
 class TwinGuard:
-    """Same birth date, related surnames, two children: possibly twins.
+    """Same birth date, one family, two children: possibly twins.
 
     The birth date and the surnames agree on any level but 'different' (or are missing).
     Then either the given names are clearly different, or the records say two children:
@@ -424,6 +424,11 @@ class TwinGuard:
     - enrollments in one state at most `CONCURRENT_ENROLLMENT_DAYS` apart, the student ids
       different, or missing and the given names not the very same (two children enrolled
       together).
+    The last two, what the records say, also hold where the surnames differ but the parents'
+    given names agree (one family, its name misplaced: DUSTIN | ROBERTS against ROBERTS ALLEN |
+    MICHAEL, twins enrolled together; WISLON | BAPTISTE against JEAN-ROBERT | JEAN-BAPTISET,
+    both declared twins); the name rules do not (there a true pair's names are often just
+    badly garbled).
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
@@ -451,6 +456,9 @@ class TwinGuard:
     local_id: str | None = None
     """Gamma column of the states' student ids (a `local_id` comparison): enrollments in one
     state are read only where the layout has them."""
+    parents: str | None = None
+    """Gamma column of the parents' given names (a `parents` comparison), if any."""
+    parents_else: int = 0
 
     @classmethod
     def of(cls, comparisons: tuple[Comparison, ...]) -> TwinGuard | None:
@@ -473,7 +481,9 @@ class TwinGuard:
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
             _identifier_levels(comparisons),
-            by_kind["local_id"].gamma_column if "local_id" in by_kind else None)
+            by_kind["local_id"].gamma_column if "local_id" in by_kind else None,
+            by_kind["parents"].gamma_column if "parents" in by_kind else None,
+            len(by_kind["parents"].levels) - 1 if "parents" in by_kind else 0)
 
     def expr(self) -> pl.Expr:
         given = pl.col(self.given)
@@ -481,6 +491,8 @@ class TwinGuard:
         # apart)
         same_birth = pl.col(self.birth) < self.birth_else
         same_family = pl.col(self.surname) < self.surname_else
+        same_parents = (pl.col(self.parents).is_between(0, self.parents_else - 1)
+                        if self.parents is not None else pl.lit(False))
         flagged_birth = (pl.col("__mbf_l").eq("Y") | pl.col("__mbf_r").eq("Y")).fill_null(False)
         identifier_agrees = _identifier_expr(self.identifiers)
         sex = None if self.sex is None else pl.col(self.sex)
@@ -488,13 +500,15 @@ class TwinGuard:
                             else pl.lit(False))
         # a boy and a girl born the same day to one family, names alike (ALEJANDRO/ALEJAANDRA)
         sexes_differ = sex == self.sex_else if sex is not None else pl.lit(False)
-        expr = (same_birth & same_family & ~identifier_agrees
-                & ((given.is_in(self.different) & ~same_sex_variant)
-                   | (sexes_differ & given.is_in(self.not_same_name)
-                      & ~self._one_name_by_nickname())
-                   | (flagged_birth & given.is_in(self.not_same_name)
-                      & ~given.is_in(self.swapped))
-                   | self._enrolled_together()))
+        said_by_names = ((given.is_in(self.different) & ~same_sex_variant)
+                         | (sexes_differ & given.is_in(self.not_same_name)
+                            & ~self._one_name_by_nickname()))
+        said_by_records = ((flagged_birth & given.is_in(self.not_same_name)
+                            & ~given.is_in(self.swapped))
+                           | self._enrolled_together())
+        expr = (same_birth & ~identifier_agrees
+                & ((same_family & said_by_names)
+                   | ((same_family | same_parents) & said_by_records)))
         return expr.fill_null(False).alias(TWIN_FLAG)
 
     def _one_name_by_nickname(self) -> pl.Expr:
@@ -524,7 +538,8 @@ class TwinGuard:
         """The gamma columns `flags` reads."""
         return [self.given, self.birth, self.surname, *([self.sex] if self.sex else []),
                 *(column for column, _ in self.identifiers),
-                *([self.local_id] if self.local_id else [])]
+                *([self.local_id] if self.local_id else []),
+                *([self.parents] if self.parents else [])]
 
     def flags(self, gammas: Mapping[str, Sequence[int]],
               sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]]) -> list[bool]:
@@ -535,9 +550,10 @@ class TwinGuard:
         sexes = gammas[self.sex] if self.sex is not None else [None] * n
         together = self._enrolled_together_plain(gammas, sides, n)
         (mbf_l, mbf_r), (uni_l, uni_r) = sides["mbf"], sides["fn1_unisex"]
+        parents = gammas[self.parents] if self.parents is not None else [NULL_LEVEL] * n
         return [self._flag(*row) for row in zip(
             gammas[self.given], gammas[self.birth], gammas[self.surname], sexes, agree,
-            mbf_l, mbf_r, together, uni_l, uni_r, strict=True)]
+            mbf_l, mbf_r, together, uni_l, uni_r, parents, strict=True)]
 
     def _enrolled_together_plain(
             self, gammas: Mapping[str, Sequence[int]],
@@ -556,15 +572,20 @@ class TwinGuard:
 
     def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
               mbf_l: str | None, mbf_r: str | None, together: bool, unisex_l: bool | None,
-              unisex_r: bool | None) -> bool:
-        if birth >= self.birth_else or surname >= self.surname_else or identified:
+              unisex_r: bool | None, parents: int) -> bool:
+        same_family = surname < self.surname_else
+        if birth >= self.birth_else or identified:
+            return False
+        if not same_family and not 0 <= parents < self.parents_else:
             return False
         if together:
             return True
-        if given in self.different and not (given in self.gendered and sex == 0):
-            return True
         if given not in self.not_same_name:
             return False
+        if not same_family:
+            return (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
+        if given in self.different and not (given in self.gendered and sex == 0):
+            return True
         if sex == self.sex_else and not (given == self.nickname and not unisex_l
                                          and not unisex_r):
             return True

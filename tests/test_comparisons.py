@@ -166,6 +166,14 @@ case(G, fn("Luceoro", "Daniel"), fn("Daniela", "Lucero"), "different",
      id="swap by sound hiding a male/female pair (DANIEL/DANIELA) is not a swap")
 case(G, fn("Lopez", "Josue"), fn("Josue", "Lopes"), "first and last name swapped, by sound",
      id="swap with the same given name and a surname typo")
+case(G, fn("Gustavo", "Tapia"), fn("Tapia", "Gusavo"), "first and last name swapped, with typos",
+     id="swap with a letter dropped from the given name")
+case(G, fn("Alberto", "Prcheco"), fn("Pacheco", "Alberto"),
+     "first and last name swapped, with typos", id="swap with a typo in the surname")
+case(G, fn("Luis", "Garcia"), fn("Garcia", "Luisa"), "different",
+     id="swap one letter off between two known names (LUIS/LUISA) is twins, not a swap")
+case(G, fn("Gutierrez", "Valeontina"), fn("Valeria", "Gutierrez"), "different",
+     id="swap with a name more than one letter off (VALEONTINA/VALERIA) is twins as likely")
 case(G, {"first_name": "Espinoza", "last_name_1": "Lopez"}, ROTATED[0], "different",
      id="first name among the other's surnames on one side only is different")
 case(G, fn("Kristen"), fn("Chris"), "nicknames in the English list", id="Kristen/Chris")
@@ -232,6 +240,8 @@ case(S, sn("Juan", first="Garcia"), sn("Garcia", first="Juan"), "first and last 
      id="first/last swap")
 case(S, ROTATED[0], ROTATED[1], "first and last name swapped",
      id="names rotated through the second surname, with typos")
+case(S, sn("Tapia", first="Gustavo"), sn("Gusavo", first="Tapia"),
+     "first and last name swapped, with typos", id="first/last swap with a typo")
 case(S, sn("Sanchez", "Espinoza", first="Karen"), sn("Sanchez", "Espinoza", first="Maria"),
      "both surnames exact", id="same surnames, other first name is no rotation")
 case(S, sn("Hernandez"), sn("Hernandes"), "jaro-winkler >= 0.92", id="typo")

@@ -96,3 +96,38 @@ def test_a_middle_name_counts_when_children_are_enrolled_together_without_an_id(
         {**FAMILY, "first_name": "Ana", "middle_name": middle_right,
          "enrollment_date": "2021-09-21"}])
     assert _flags(records, pairs_frame([0], [1])) == ([flagged], [flagged])
+
+
+ROBERTS_TWINS = {"birth_date": "2018-01-07", "sex": "M", "state": "TX",
+                 "parent1_first_name": "Andrew", "parent2_first_name": "Amber"}
+
+
+@pytest.mark.parametrize(("right", "flagged"), [
+    # names rotated through the fields, the parents the same, enrolled together: twins
+    ({"first_name": "Roberts", "middle_name": "Allen", "last_name_1": "Michael",
+      "local_student_id": "596275216", "enrollment_date": "2021-04-23"}, True),
+    # the same, other parents: nothing says one family
+    ({"first_name": "Roberts", "middle_name": "Allen", "last_name_1": "Michael",
+      "local_student_id": "596275216", "enrollment_date": "2021-04-23",
+      "parent1_first_name": "Kevin", "parent2_first_name": "Laura"}, False),
+    # the same parents, enrolled a year apart and no twin declared: the name rules alone do
+    # not reach across different surnames (a true pair's names may just be garbled)
+    ({"first_name": "Roberts", "middle_name": "Allen", "last_name_1": "Michael",
+      "local_student_id": "596275216", "enrollment_date": "2022-05-02"}, False),
+    # ... unless a multiple birth is declared
+    ({"first_name": "Roberts", "middle_name": "Allen", "last_name_1": "Michael",
+      "local_student_id": "596275216", "enrollment_date": "2022-05-02",
+      "multiple_birth_flag": "Y"}, True),
+])
+def test_one_family_by_its_parents_when_the_surnames_differ(
+        canonical: CanonicalBuilder, pairs_frame: PairsBuilder, right: dict[str, str],
+        flagged: bool) -> None:
+    """DUSTIN | ROBERTS against ROBERTS ALLEN | MICHAEL: twins enrolled one day apart under two
+    ids, the surname comparison says 'different' (the family name moved to the first-name
+    field): the parents' names say one family."""
+    records = canonical([
+        {**ROBERTS_TWINS, "first_name": "Dustin", "last_name_1": "Roberts",
+         "local_student_id": "941839455", "enrollment_date": "2021-04-22"},
+        {**ROBERTS_TWINS, **right}])
+    plain, query = _flags(records, pairs_frame([0], [1]))
+    assert plain == query == [flagged]
