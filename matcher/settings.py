@@ -63,7 +63,7 @@ class BlockingRuleSpec(_Frozen):
 
 
 class Thresholds(_Frozen):
-    upper: float = Field(0.99, gt=0, lt=1)
+    upper: float = Field(0.95, gt=0, lt=1)
     lower: float = Field(0.5, gt=0, lt=1)
 
     @model_validator(mode="after")
@@ -85,7 +85,7 @@ class Settings(_Frozen):
     reject_absurd: bool = True
     comparisons: tuple[ComparisonSpec, ...]
     blocking_rules: tuple[BlockingRuleSpec, ...]
-    thresholds: Thresholds = Thresholds(upper=0.99, lower=0.5)
+    thresholds: Thresholds = Thresholds(upper=0.95, lower=0.5)
     multiple_birth_guard: bool = True
     """Never auto-link same birth date + family + different given name (twins, triplets)."""
     max_block_size: int = Field(1000, ge=2)

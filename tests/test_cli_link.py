@@ -159,7 +159,7 @@ def test_summary_adds_up(linked: tuple[Path, dict[str, int], list[str]]) -> None
     assert summary["records_rejected"] == BAD_ROWS
     assert summary["identities"] == identities["identity_id"].n_unique()
     assert summary["near_matches"] == len(near)
-    assert summary["thresholds"] == {"upper": 0.99, "lower": 0.5}
+    assert summary["thresholds"] == {"upper": 0.95, "lower": 0.5}
     assert 0 < summary["blocking"]["reduction_ratio"] <= 1
     assert summary["blocking"]["candidates"] <= summary["blocking"]["total_pairs"]
     assert summary["seconds"]["total"] >= 0
