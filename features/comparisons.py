@@ -184,8 +184,8 @@ def names_swapped_with_typos() -> Predicate:
     """Each record's first name is the other's first surname, both ways, one letter off at
     most on each (GUSTAVO | TAPIA against TAPIA | GUSAVO, ALBERTO | PRCHECO against PACHECO |
     ALBERTO), neither crosswise pair two different known given names (LUIS | GARCIA against
-    GARCIA | LUISA are twins, not a swap). A name that only begins the other is no typo
-    (GUTIERREZ | ANA MARIA against ANA | GUTIERREZ: the twin ANA as likely)."""
+    GARCIA | LUISA are twins, not a swap). A name more than one letter off is no typo of it
+    (GUTIERREZ | VALEONTINA against VALERIA | GUTIERREZ: the twin VALERIA as likely)."""
     def two_names(given_side: str, surname_side: str) -> Predicate:
         given_then_surname = given_side == "l"
         same_word = Equal("fn1", "ln1") if given_then_surname else Equal("ln1", "fn1")
@@ -203,6 +203,7 @@ another name (JOZE/JESUS 0.48)."""
 
 
 SWAPPED_WITH_TYPOS = "first and last name swapped, with typos"
+"""The level of `names_swapped_with_typos`, in the given-name and the surname comparisons."""
 SAME_GIVEN_NAMES = "same given names, split differently"
 """The given-name level of the very same names written across the first and middle fields."""
 VERY_SAME_NAME = ("exact", SAME_GIVEN_NAMES)
@@ -430,9 +431,24 @@ def pair_frame(prepared: pl.DataFrame, pairs: pl.DataFrame, columns: set[str],
     ], how="horizontal")
 
 
-def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.DataFrame:
+def distance_cutoffs(comparisons: Sequence[Comparison]) -> dict[tuple[str, str], float]:
+    """Per distance similarity, the largest threshold any level tests it at: rapidfuzz stops
+    counting there (twice as fast), and every test still reads the same answer."""
+    cutoffs: dict[tuple[str, str], float] = {}
+    for comparison in comparisons:
+        for predicate in (comparison.null, *(level.predicate for level in comparison.levels)):
+            for leaf in leaves(predicate):
+                if isinstance(leaf, Similar) and leaf.is_distance:
+                    key = (leaf.pair, leaf.metric)
+                    cutoffs[key] = max(cutoffs.get(key, 0.0), leaf.threshold)
+    return cutoffs
+
+
+def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]],
+                     cutoffs: Mapping[tuple[str, str], float] | None = None) -> pl.DataFrame:
     """Similarity columns computed with rapidfuzz `process.cpdist` (nulls stay null); a
-    crossed key (`Similar.pair`) compares the left record's column with the right's other."""
+    crossed key (`Similar.pair`) compares the left record's column with the right's other.
+    A distance with a cutoff (`distance_cutoffs`) reads cutoff + 1 wherever it is larger."""
     if not needed:
         return frame
     ordered = sorted(needed)
@@ -450,6 +466,7 @@ def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]]) -> pl.Da
         left, right = sides_of[pair]
         scores = process.cpdist(values[f"{left}_l"], values[f"{right}_r"],
                                 scorer=SIMILARITY_SCORERS[metric],
+                                score_cutoff=(cutoffs or {}).get((pair, metric)),
                                 workers=-1 if len(frame) > 20_000 else 1)
         scores = np.asarray(scores, dtype=np.float32)
         scores[sides[f"{pair}_missing"].to_numpy()] = np.nan
@@ -474,7 +491,8 @@ def compare_vectorised(prepared: pl.DataFrame, pairs: pl.DataFrame,
     """`compare` in polars over the frame of both sides' columns per pair."""
     columns = set().union(*(c.columns() for c in comparisons))
     frame = pair_frame(prepared, pairs, columns, right)
-    frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)))
+    frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)),
+                             distance_cutoffs(comparisons))
     shared_columns, gamma_exprs = _gamma_plan(tuple(comparisons))
     if shared_columns:
         frame = frame.with_columns(shared_columns)
