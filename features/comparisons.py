@@ -446,33 +446,54 @@ def distance_cutoffs(comparisons: Sequence[Comparison]) -> dict[tuple[str, str],
 
 def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]],
                      cutoffs: Mapping[tuple[str, str], float] | None = None) -> pl.DataFrame:
-    """Similarity columns computed with rapidfuzz `process.cpdist` (nulls stay null); a
-    crossed key (`Similar.pair`) compares the left record's column with the right's other.
-    A distance with a cutoff (`distance_cutoffs`) reads cutoff + 1 wherever it is larger."""
+    """Similarity columns computed with rapidfuzz `process.cpdist` (nulls stay null), once per
+    distinct pair of values (`distinct_value_pairs`); a crossed key (`Similar.pair`) compares
+    the left record's column with the right's other. A distance with a cutoff
+    (`distance_cutoffs`) reads cutoff + 1 wherever it is larger."""
     if not needed:
         return frame
-    ordered = sorted(needed)
-    sides_of = {pair: similarity_sides(pair) for pair, _ in ordered}
-    wanted = sorted({f"{left}_l" for left, _ in sides_of.values()}
-                    | {f"{right}_r" for _, right in sides_of.values()})
-    # both sides (nulls as "") and where either is missing, in one query
-    sides = frame.select(
-        *(pl.col(c).fill_null("") for c in wanted),
-        *((pl.col(f"{left}_l").is_null() | pl.col(f"{right}_r").is_null()).alias(f"{pair}_missing")
-          for pair, (left, right) in sides_of.items()))
-    values = {c: sides[c].to_list() for c in wanted}
+    by_sides: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for pair, metric in sorted(needed):
+        by_sides.setdefault(similarity_sides(pair), []).append((pair, metric))
+    workers = -1 if len(frame) > 20_000 else 1
     new_columns = []
-    for pair, metric in ordered:
-        left, right = sides_of[pair]
-        scores = process.cpdist(values[f"{left}_l"], values[f"{right}_r"],
-                                scorer=SIMILARITY_SCORERS[metric],
-                                score_cutoff=(cutoffs or {}).get((pair, metric)),
-                                workers=-1 if len(frame) > 20_000 else 1)
-        scores = np.asarray(scores, dtype=np.float32)
-        scores[sides[f"{pair}_missing"].to_numpy()] = np.nan
-        new_columns.append(pl.Series(similarity_column(pair, metric), scores,
-                                     nan_to_null=True))
+    for (left, right), keys in by_sides.items():
+        left_values, right_values = frame.get_column(f"{left}_l"), frame.get_column(f"{right}_r")
+        missing = (left_values.is_null() | right_values.is_null()).to_numpy()
+        rows, first = distinct_value_pairs(left_values, right_values)
+        a = left_values.gather(first).fill_null("").to_list()
+        b = right_values.gather(first).fill_null("").to_list()
+        for pair, metric in keys:
+            scores = np.asarray(process.cpdist(
+                a, b, scorer=SIMILARITY_SCORERS[metric],
+                score_cutoff=(cutoffs or {}).get((pair, metric)), workers=workers),
+                dtype=np.float32)[rows]
+            scores[missing] = np.nan
+            new_columns.append(pl.Series(similarity_column(pair, metric), scores,
+                                         nan_to_null=True))
     return frame.hstack(new_columns)
+
+
+def distinct_value_pairs(left: pl.Series, right: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the number of its distinct (left, right) value pair; and per distinct pair,
+    a row holding it. Names and dates repeat: of 8.7M candidate pairs at 1M records, 1–13%
+    of the value pairs are distinct, so a similarity costs a third.
+
+    Pairs are told apart by a hash of both values, checked against the values themselves:
+    on a collision every row counts as distinct (exact either way)."""
+    n = len(left)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    values = pl.DataFrame([left.alias("l"), right.alias("r")])
+    rows = (values.select(pl.struct("l", "r").hash().rank("dense")).to_series().to_numpy()
+            .astype(np.int64) - 1)
+    first = np.empty(int(rows.max()) + 1, dtype=np.int64)
+    first[rows] = np.arange(n)
+    held = pl.Series(first[rows])
+    if not (left.gather(held).eq_missing(left).all()
+            and right.gather(held).eq_missing(right).all()):
+        return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
+    return rows, first
 
 
 def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison],

@@ -24,6 +24,7 @@ from features.comparisons import (
     compare,
     compare_plain,
     compare_vectorised,
+    distinct_value_pairs,
     exact_comparison,
     given_name_comparison,
     local_id_comparison,
@@ -647,3 +648,24 @@ def test_prepared_frame_is_one_row_per_record_in_order(canonical: CanonicalBuild
     assert prepared["record_id"].to_list() == ["r0", "r1", "r2"]
     assert prepared["idx"].to_list() == [0, 1, 2]
     assert prepared.schema["fn1_groups"] == pl.List(pl.String)
+
+
+VALUES = st.lists(st.tuples(st.sampled_from(["ANA", "ANA MARIA", "", None, "JOSE", "ANA\x00"]),
+                            st.sampled_from(["ANA", None, "LUIS", "ANA MARIA"])), max_size=60)
+
+
+@given(VALUES)
+@settings(max_examples=60, deadline=None)
+def test_distinct_value_pairs_stand_for_every_row(pairs: list[tuple[str | None, str | None]]
+                                                  ) -> None:
+    """Each row's representative holds the very same two values (nulls included), and no two
+    representatives hold the same pair: similarities computed once per distinct pair are
+    every row's."""
+    left = pl.Series([a for a, _ in pairs], dtype=pl.String)
+    right = pl.Series([b for _, b in pairs], dtype=pl.String)
+    rows, first = distinct_value_pairs(left, right)
+    assert len(rows) == len(pairs)
+    for row, (a, b) in enumerate(pairs):
+        held = int(first[rows[row]])
+        assert (left[held], right[held]) == (a, b)
+    assert len({(left[int(i)], right[int(i)]) for i in first}) == len(first) == len(set(pairs))
