@@ -292,6 +292,10 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
               both(Equal("ln1"), second_missing), tf_column="ln1"),
         Level("surnames swapped", both(Equal("ln1", "ln2"), Equal("ln2", "ln1")),
               tf_column="ln1"),
+        # a second surname two edits off is a typo; a clearly different one is another
+        # mother's child as often as a data error (namesakes at scale)
+        Level("first surname exact, second a typo",
+              both(Equal("ln1"), Similar("ln2", "damerau_levenshtein", 2)), tf_column="ln1"),
         Level("first surname exact, second differs", Equal("ln1"), tf_column="ln1"),
         Level("one surname shared", either(Equal("ln1", "ln2"), Equal("ln2", "ln1"),
                                            Equal("ln1_core"))),

@@ -230,6 +230,8 @@ case(S, sn("Garcia", "Lopez"), sn("Garcia", None),
 case(S, sn("de la Cruz"), sn("Delacruz"), "first surname exact, second missing on one side",
      id="particles joined")
 case(S, sn("Garcia", "Lopez"), sn("Lopez", "Garcia"), "surnames swapped", id="swapped")
+case(S, sn("Garcia", "Lopez"), sn("Garcia", "Lopes"), "first surname exact, second a typo",
+     id="second surname with a typo")
 case(S, sn("Garcia", "Lopez"), sn("Garcia", "Perez"), "first surname exact, second differs",
      id="second differs")
 case(S, sn("Garcia", "Lopez"), sn("Perez", "Garcia"), "one surname shared",
