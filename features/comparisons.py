@@ -146,6 +146,14 @@ class Comparison:
 # --- the library -----------------------------------------------------------------------------
 
 
+def _crosswise(given_side: str, surname: str, known: str) -> tuple[Predicate, Predicate]:
+    """The given name on `given_side` against a surname field on the other side: (the same
+    word letter for letter, both known given names)."""
+    other_side = "r" if given_side == "l" else "l"
+    same_word = Equal("fn1", surname) if given_side == "l" else Equal(surname, "fn1")
+    return same_word, both(IsTrue("fn1_known", given_side), IsTrue(known, other_side))
+
+
 def names_swapped() -> Predicate:
     """Each record's first name is among the other's surnames: exactly (first word against
     the first surname, or the whole fields), or by sound against either surname, the given
@@ -157,20 +165,18 @@ def names_swapped() -> Predicate:
     swap."""
     surnames = (("ln1", "ln1_phon", "ln1_known"), ("ln2", "ln2_phon", "ln2_known"))
 
-    def sounds_alike(given_side: str, surname_side: str) -> Predicate:
+    def sounds_alike(given_side: str) -> Predicate:
         """The given name on `given_side` sounds like a surname on the other side, and the
         two are not two different known given names."""
         def one(surname: str, phon: str, known: str) -> Predicate:
-            given_then_surname = given_side == "l"
-            same_sound = (Equal("fn_phon", phon) if given_then_surname
+            same_sound = (Equal("fn_phon", phon) if given_side == "l"
                           else Equal(phon, "fn_phon"))
-            same_word = Equal("fn1", surname) if given_then_surname else Equal(surname, "fn1")
-            two_names = both(IsTrue("fn1_known", given_side), IsTrue(known, surname_side))
+            same_word, two_names = _crosswise(given_side, surname, known)
             return both(same_sound, either(same_word, Not(two_names)))
         return either(*(one(*columns) for columns in surnames))
 
     return either(names_swapped_exactly(),
-                  both(sounds_alike("l", "r"), sounds_alike("r", "l"), Not(Equal("fn_phon"))))
+                  both(sounds_alike("l"), sounds_alike("r"), Not(Equal("fn_phon"))))
 
 
 def names_swapped_exactly() -> Predicate:
@@ -186,14 +192,12 @@ def names_swapped_with_typos() -> Predicate:
     ALBERTO), neither crosswise pair two different known given names (LUIS | GARCIA against
     GARCIA | LUISA are twins, not a swap). A name more than one letter off is no typo of it
     (GUTIERREZ | VALEONTINA against VALERIA | GUTIERREZ: the twin VALERIA as likely)."""
-    def two_names(given_side: str, surname_side: str) -> Predicate:
-        given_then_surname = given_side == "l"
-        same_word = Equal("fn1", "ln1") if given_then_surname else Equal("ln1", "fn1")
-        return both(IsTrue("fn1_known", given_side), IsTrue("ln1_known", surname_side),
-                    Not(same_word))
+    def two_names(given_side: str) -> Predicate:
+        same_word, known = _crosswise(given_side, "ln1", "ln1_known")
+        return both(known, Not(same_word))
     return both(Similar("fn", "damerau_levenshtein", 1, other="ln1"),
                 Similar("ln1", "damerau_levenshtein", 1, other="fn"),
-                Not(two_names("l", "r")), Not(two_names("r", "l")))
+                Not(two_names("l")), Not(two_names("r")))
 
 
 SOUND_ALIKE_FLOOR = 0.7
@@ -435,9 +439,11 @@ def pair_frame(prepared: pl.DataFrame, pairs: pl.DataFrame, columns: set[str],
     ], how="horizontal")
 
 
-def distance_cutoffs(comparisons: Sequence[Comparison]) -> dict[tuple[str, str], float]:
+@lru_cache(maxsize=32)
+def distance_cutoffs(comparisons: tuple[Comparison, ...]) -> dict[tuple[str, str], float]:
     """Per distance similarity, the largest threshold any level tests it at: rapidfuzz stops
-    counting there (twice as fast), and every test still reads the same answer."""
+    counting there (twice as fast), and every test still reads the same answer. Built once
+    per set of comparisons."""
     cutoffs: dict[tuple[str, str], float] = {}
     for comparison in comparisons:
         for predicate in (comparison.null, *(level.predicate for level in comparison.levels)):
@@ -517,7 +523,7 @@ def compare_vectorised(prepared: pl.DataFrame, pairs: pl.DataFrame,
     columns = set().union(*(c.columns() for c in comparisons))
     frame = pair_frame(prepared, pairs, columns, right)
     frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)),
-                             distance_cutoffs(comparisons))
+                             distance_cutoffs(tuple(comparisons)))
     shared_columns, gamma_exprs = _gamma_plan(tuple(comparisons))
     if shared_columns:
         frame = frame.with_columns(shared_columns)
