@@ -36,6 +36,11 @@ SAME_NAME = "same_name"
 """Optional pair column of `cluster()`: the given names agree exactly (`IndexedPairs.same_name`)."""
 IDENTIFIER_AGREES = "identifier_agrees"
 """Optional pair column of `cluster()`: an identifier agrees (`IndexedPairs.confirmed`)."""
+COMPLETION_LIMIT = 50
+"""Linked components of 3 to this many records have every pair inside them scored, blocked or
+not (`pairs_to_complete`): a chain A-B-C whose ends were never compared is checked before it
+is accepted (a mother and her child joined through a record with the child's birth date and
+the mother's name). Larger components, rare and costly to complete, keep their blocked pairs."""
 AGGLOMERATE_LIMIT = 300
 """Conflicted components up to this size are rebuilt by average linkage; larger ones (rare,
 and a sign of chaining) by their strongest links, which costs linear time."""
@@ -227,6 +232,37 @@ class _Groups:
             if other != ra:
                 self.judged_apart[other].add(ra)
                 self.judged_apart[ra].add(other)
+
+
+def pairs_to_complete(n: int, edge_left: np.ndarray, edge_right: np.ndarray,
+                      scored_left: np.ndarray, scored_right: np.ndarray,
+                      sources: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs inside a linked component of 3..`COMPLETION_LIMIT` rows that are not among
+    the scored pairs, as (lower row, higher row), sorted by (higher, lower).
+
+    `edge_*` are the links (the pairs `cluster_indexed` links by: at or above the upper
+    threshold, not flagged, not judged apart; plus must-links); with `sources`, pairs within
+    one source are left out (linking across inputs only)."""
+    labels = _components(n, edge_left, edge_right)
+    sizes = np.bincount(labels, minlength=1)
+    small = (sizes[labels] >= 3) & (sizes[labels] <= COMPLETION_LIMIT)
+    rows = np.flatnonzero(small)
+    members = pl.DataFrame({"row": rows.astype(np.int64), "label": labels[rows]})
+    inside = (members.join(members, on="label", suffix="_r")
+              .filter(pl.col("row") < pl.col("row_r")))
+    lo, hi = inside["row"].to_numpy(), inside["row_r"].to_numpy()
+    if sources is not None:
+        across = sources[lo] != sources[hi]
+        lo, hi = lo[across], hi[across]
+    # only the scored pairs inside those components matter (a few of millions)
+    inside_small = small[scored_left] & (labels[scored_left] == labels[scored_right])
+    scored_left, scored_right = scored_left[inside_small], scored_right[inside_small]
+    width = max(n, 1)
+    scored = (np.minimum(scored_left, scored_right).astype(np.int64)
+              + np.maximum(scored_left, scored_right).astype(np.int64) * width)
+    codes = np.unique(lo + hi * width)
+    codes = codes[~np.isin(codes, scored)]
+    return codes % width, codes // width
 
 
 def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,

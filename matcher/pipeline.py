@@ -34,6 +34,7 @@ from matcher.clustering import (
     cluster_indexed,
     near_match_mask,
     near_match_reasons,
+    pairs_to_complete,
 )
 from matcher.errors import ModelError
 from matcher.schema import CANONICAL_COLUMNS
@@ -303,6 +304,11 @@ class Linker:
                            tf=self.pair_term_frequencies(prepared,
                                                          pairs.slice(start, SCORE_CHUNK)))
                 for start in range(0, max(len(gammas), 1), SCORE_CHUNK)])
+        say("checking linked components")
+        with self._timed("complete"):
+            candidates = len(pairs)
+            pairs, gammas, scores = self.complete_components(prepared, pairs, gammas, scores,
+                                                             link_only)
         say("clustering")
         with self._timed("cluster"):
             indexed = IndexedPairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
@@ -322,7 +328,31 @@ class Linker:
             scored = self._scored(prepared, pairs.head(rows), scores.head(rows),
                                   gammas.head(rows))
             identities = identity_table(prepared["record_id"], outcome.labels)
-        return LinkResult(identities, near, scored, report, dict(self.seconds), outcome.stats)
+        stats = {**outcome.stats, "component_pairs": len(pairs) - candidates}
+        return LinkResult(identities, near, scored, report, dict(self.seconds), stats)
+
+    def complete_components(self, prepared: pl.DataFrame, pairs: pl.DataFrame,
+                            gammas: pl.DataFrame, scores: pl.DataFrame, link_only: bool
+                            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """Score the pairs inside small linked components that blocking did not propose
+        (`clustering.pairs_to_complete`), appended after the candidates with the rule number
+        one past the blocking rules."""
+        probability = scores["match_probability"].to_numpy()
+        link = (probability >= self.settings.thresholds.upper) & ~gammas[TWIN_FLAG].to_numpy()
+        left, right = pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy()
+        lo, hi = pairs_to_complete(len(prepared), left[link], right[link], left, right,
+                                   prepared["source"].to_numpy() if link_only else None)
+        if not len(lo):
+            return pairs, gammas, scores
+        extra = pl.DataFrame({"idx_l": lo, "idx_r": hi}).select(
+            pl.col("idx_l", "idx_r").cast(pairs.schema["idx_l"]),
+            pl.lit(len(self.rules), dtype=pairs.schema["rule"]).alias("rule"))
+        extra_gammas = self.compare(prepared, extra, term_frequencies=False).select(
+            gammas.columns)
+        extra_scores = self.score(extra_gammas, contributions=False,
+                                  tf=self.pair_term_frequencies(prepared, extra))
+        return (pl.concat([pairs, extra]), pl.concat([gammas, extra_gammas]),
+                pl.concat([scores, extra_scores.select(scores.columns)]))
 
     @staticmethod
     def _scored(prepared: pl.DataFrame, pairs: pl.DataFrame, scores: pl.DataFrame,

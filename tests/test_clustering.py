@@ -223,3 +223,47 @@ def test_identifier_agreement_has_a_value_per_pair_without_identifier_comparison
     with_id = [exact_comparison("lsid", "lsid", identifier=True)]
     ids = pl.DataFrame({"gamma_lsid": pl.Series([0, 1, -1], dtype=pl.Int8)})
     assert ids.select(identifier_agreement(with_id)).to_series().to_list() == [True, False, False]
+
+
+# --- completing small linked components ----------------------------------------------------------
+
+
+def _complete(n: int, edges: list[tuple[int, int]], scored: list[tuple[int, int]],
+              sources: list[int] | None = None) -> set[tuple[int, int]]:
+    import numpy as np
+
+    from matcher.clustering import pairs_to_complete
+
+    def arrays(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        frame = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        return frame[:, 0], frame[:, 1]
+
+    lo, hi = pairs_to_complete(n, *arrays(edges), *arrays(scored),
+                               None if sources is None else np.asarray(sources))
+    assert (lo < hi).all()
+    return set(zip(lo.tolist(), hi.tolist(), strict=True))
+
+
+def test_a_chain_gets_its_unscored_ends_compared() -> None:
+    # 0-1-2 linked, 0-2 never scored; 3-4 a pair (nothing to complete); 5 alone
+    assert _complete(6, [(0, 1), (1, 2), (3, 4)], [(0, 1), (1, 2), (3, 4)]) == {(0, 2)}
+
+
+def test_pairs_already_scored_either_way_round_are_not_completed() -> None:
+    assert _complete(4, [(0, 1), (1, 2), (2, 3)], [(0, 1), (2, 1), (3, 2), (2, 0)]) == {
+        (0, 3), (1, 3)}
+
+
+def test_linking_across_inputs_completes_pairs_across_inputs_only() -> None:
+    assert _complete(4, [(0, 1), (1, 2), (2, 3)], [(0, 1), (1, 2), (2, 3)],
+                     sources=[0, 1, 0, 1]) == {(0, 3)}
+
+
+def test_components_over_the_limit_are_left_as_blocked() -> None:
+    from matcher.clustering import COMPLETION_LIMIT
+
+    chain = [(i, i + 1) for i in range(COMPLETION_LIMIT)]  # LIMIT + 1 records
+    assert _complete(COMPLETION_LIMIT + 1, chain, chain) == set()
+    shorter = chain[:-1]
+    assert len(_complete(COMPLETION_LIMIT, shorter, shorter)) == (
+        COMPLETION_LIMIT * (COMPLETION_LIMIT - 1) // 2 - len(shorter))

@@ -119,7 +119,11 @@ def test_link_only_with_truth_and_given_model(spark: SparkSession, tmp_path: Pat
     linker.model = default_linker.model
     result = linker.link(ingest.records, link_only=True, entity=entity)
     assert_same_result(default, result)
-    assert len(result.pairs) == 0 and result.blocking.candidates == len(default.pairs)
+    # the default engine's pairs are the candidates plus the pairs inside small linked
+    # components that blocking did not propose (both engines scored the same ones)
+    completed = default.cluster_stats["component_pairs"]
+    assert completed > 0
+    assert len(result.pairs) == 0 and result.blocking.candidates == len(default.pairs) - completed
 
 
 def test_giant_blocks_are_capped_and_salted_like_the_default(spark: SparkSession,

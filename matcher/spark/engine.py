@@ -27,7 +27,13 @@ import numpy as np
 import polars as pl
 
 from matcher.blocking import _true_pair_count, total_pairs
-from matcher.clustering import ClusterOutcome, IndexedPairs, near_match_mask, near_match_reasons
+from matcher.clustering import (
+    ClusterOutcome,
+    IndexedPairs,
+    near_match_mask,
+    near_match_reasons,
+    pairs_to_complete,
+)
 from matcher.ingest import IngestResult, read_inputs
 from matcher.pipeline import (
     LinkResult,
@@ -261,6 +267,10 @@ class SparkLinker:
         with self._timed("score"):
             scored = self.score(gammas, (RULE,)).localCheckpoint(eager=True)
             gammas.unpersist()
+        say("checking linked components (Spark)")
+        with self._timed("complete"):
+            scored, completed = self._complete_components(
+                scored, features, n, records["source"].to_numpy() if link_only else None)
         say("clustering (Spark)")
         with self._timed("cluster"):
             clusters = cluster_on_spark(scored, n, self.settings.thresholds,
@@ -275,7 +285,38 @@ class SparkLinker:
             frame.unpersist()
         self._cached.clear()
         return LinkResult(identities, near, pairs, blocking.report, dict(self.seconds),
-                          clusters.stats)
+                          {**clusters.stats, "component_pairs": completed})
+
+    def _complete_components(self, scored: DataFrame, features: DataFrame, n: int,
+                             sources: np.ndarray | None) -> tuple[DataFrame, int]:
+        """`Linker.complete_components` on Spark: the links (about one per record) come to
+        the driver, the pairs inside small components that blocking did not propose go back
+        to be compared and scored, and join the scored pairs."""
+        from pyspark.sql import functions as F
+
+        thresholds = self.settings.thresholds
+        links = self.staging.download(scored.where(
+            (F.col("match_probability") >= thresholds.upper)
+            & ~F.col("possible_multiple_birth")).select("idx_l", "idx_r"), "links")
+        none = np.zeros(0, dtype=np.int64)
+        lo, hi = pairs_to_complete(n, links["idx_l"].to_numpy(), links["idx_r"].to_numpy(),
+                                   none, none, sources)
+        if not len(lo):
+            return scored, 0
+        inside = self.staging.upload(pl.DataFrame({"idx_l": lo, "idx_r": hi}), "inside",
+                                     self.partitions)
+        known = scored.select(F.least("idx_l", "idx_r").alias("idx_l"),
+                              F.greatest("idx_l", "idx_r").alias("idx_r"))
+        rule = scored.schema[RULE].dataType
+        extra = (inside.join(known, ["idx_l", "idx_r"], "left_anti")
+                 .withColumn(RULE, F.lit(len(self.linker.rules)).cast(rule))
+                 .localCheckpoint(eager=True))
+        count = extra.count()
+        if not count:
+            return scored, 0
+        extra_scored = self.score(self.compare(extra, features, (RULE,)), (RULE,))
+        return (scored.unionByName(extra_scored.select(scored.columns))
+                .localCheckpoint(eager=True), count)
 
     def indexed_pairs(self, scored: pl.DataFrame, left: np.ndarray, right: np.ndarray
                       ) -> IndexedPairs:

@@ -7,7 +7,7 @@ small deterministic backend of their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,6 +36,11 @@ class RecordIndex(Protocol):
     def add_and_match(self, records: pl.DataFrame) -> pl.DataFrame:
         """`add`, then each pair among `records` and with the records indexed before, once
         (a large load's scoring in one call)."""
+        ...
+
+    def score_pairs(self, left: Sequence[str], right: Sequence[str]) -> pl.DataFrame:
+        """Score given pairs of indexed records (left[i], right[i]), blocked or not; columns
+        as `match`."""
         ...
 
     def __len__(self) -> int: ...

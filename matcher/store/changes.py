@@ -10,8 +10,7 @@ the leavers from the stayers and must-links the leavers together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -24,14 +23,13 @@ from matcher.errors import ConflictError, NotFoundError, StoreError
 from matcher.store import db
 from matcher.store.context import WriteContext, chunked
 from matcher.store.models import ChangeLock, Identity, Judgement, PendingChange, Record, utcnow
-from matcher.store.recluster import Evidence, neighbourhood, pair_key, recluster
+from matcher.store.recluster import Evidence, Rescorer, neighbourhood, pair_key, recluster
 from matcher.store.sqlutil import in_values
 
 if TYPE_CHECKING:
     from matcher.store.store import IdentityStore
 
 ESCALATION_ACTOR = "system:escalation"
-Rescore = Callable[[list[str], AbstractSet[str]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -250,7 +248,7 @@ class Changes:
             return _view(change)
 
     def _apply_merge(self, ctx: WriteContext, change: PendingChange, actor: str,
-                     rescore: Rescore) -> dict[str, Any]:
+                     rescore: Rescorer) -> dict[str, Any]:
         store = self._store
         current = [_resolve(ctx, i) for i in change.identity_ids]
         wanted = list(dict.fromkeys(current))
@@ -284,7 +282,7 @@ class Changes:
                 "merged_ids": sorted(i for i in wanted if i != survivor)}
 
     def _apply_split(self, ctx: WriteContext, change: PendingChange, actor: str,
-                     rescore: Rescore) -> dict[str, Any]:
+                     rescore: Rescorer) -> dict[str, Any]:
         store = self._store
         identity_id = change.identity_ids[0]
         _active_identity(ctx, identity_id)

@@ -11,10 +11,11 @@ review items.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import polars as pl
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from matcher.store.context import (
     bulk_insert,
     bulk_update,
     chunked,
+    insert_columns,
     update_columns,
 )
 from matcher.store.identity_plan import plan_identities
@@ -91,6 +93,20 @@ class ReclusterOutcome:
     near_matches_closed: int = 0
 
 
+class Rescorer(Protocol):
+    """Scores stored records again inside a write transaction (`IdentityStore.rescorer`)."""
+
+    def blocked(self, record_ids: list[str], among: Set[str]) -> list[dict[str, Any]]:
+        """The records' candidate pairs (blocked through the index) with both ends in
+        `among`, as `links` rows without contributions."""
+        ...
+
+    def pairs(self, keys: list[PairKey]) -> dict[str, list[Any]]:
+        """These pairs, blocked or not, as `links` columns with their contributions (JSON
+        text)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What one transaction adds to the pair graph, and how to score more pairs.
@@ -100,14 +116,14 @@ class Evidence:
     `seeds` are the new/changed records, whose every candidate pair was just scored:
     `fresh_low` holds their pairs below the lower threshold. `new_edges` are must-links this
     transaction adds. When a component now joins records that were apart before, the pairs
-    among its older records were never needed and are scored again with `rescore`.
+    among its older records were never needed and are scored again with `rescore`, which
+    also scores the pairs inside small components that blocking never proposed.
     """
 
     seeds: frozenset[str] = frozenset()
     new_edges: frozenset[tuple[str, str]] = frozenset()
     fresh_low: Sequence[dict[str, Any]] = ()
-    rescore: Callable[[list[str], Set[str]], list[dict[str, Any]]] | None = None
-    """rescore(record_ids, among): their pairs (both ends in `among`), scored again."""
+    rescore: Rescorer | None = None
 
 
 LinkRow = tuple[str, str, float, float, bool, bool, bool]
@@ -280,7 +296,7 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
     candidates: list[dict[str, Any]] = list(evidence.fresh_low)
     if rescore and evidence.rescore is not None:
         with ctx.timed("rescore"):
-            candidates += evidence.rescore(sorted(rescore), among)
+            candidates += evidence.rescore.blocked(sorted(rescore), among)
     added: dict[PairKey, dict[str, Any]] = {}
     for pair in candidates:
         key = (pair["record_id_l"], pair["record_id_r"])
@@ -293,6 +309,36 @@ def _complete_low_pairs(ctx: WriteContext, records: Set[str], links: _Links,
         rows = [link_row([p.get(c) for c in PAIR_COLUMNS]) for p in added.values()]
         links.within.extend(rows)
         links.by_key.update(((row[0], row[1]), row) for row in rows)
+
+
+def _complete_components(ctx: WriteContext, records: Set[str], links: _Links,
+                         must: list[PairKey], cannot: list[PairKey], rescorer: Rescorer,
+                         upper: float) -> None:
+    """Score and store the pairs inside small linked components that were never scored
+    (blocking did not propose them), as batch `link` does (`clustering.pairs_to_complete`,
+    over the components `cluster()` links: strong unflagged pairs not judged apart, and
+    must-links)."""
+    from matcher.clustering import pairs_to_complete
+
+    ordered = sorted(records)
+    row = {rid: i for i, rid in enumerate(ordered)}
+    apart = set(cannot)
+    edges = [(row[lk[0]], row[lk[1]]) for lk in links.within
+             if lk[2] >= upper and not lk[4] and (lk[0], lk[1]) not in apart]
+    edges += [(row[a], row[b]) for a, b in must]
+    known = [(row[lk[0]], row[lk[1]]) for lk in links.within]
+    edge, seen = (np.asarray(e, dtype=np.int64).reshape(-1, 2) for e in (edges, known))
+    lo, hi = pairs_to_complete(len(ordered), edge[:, 0], edge[:, 1], seen[:, 0], seen[:, 1])
+    if not len(lo):
+        return
+    with ctx.timed("complete"):
+        columns = rescorer.pairs([(ordered[a], ordered[b])
+                                  for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+        insert_columns(ctx.session, Link, columns, json_text=["contributions"])
+    rows = [link_row(values) for values in zip(*(columns[c] for c in PAIR_COLUMNS),
+                                               strict=True)]
+    links.within.extend(rows)
+    links.by_key.update(((row[0], row[1]), row) for row in rows)
 
 
 def recluster(
@@ -324,6 +370,9 @@ def recluster(
               if d == "non_match" and k[0] in records and k[1] in records]
     _complete_low_pairs(ctx, records, links, must, evidence, backend.thresholds.lower,
                         backend.thresholds.upper)
+    if evidence.rescore is not None:
+        _complete_components(ctx, records, links, must, cannot, evidence.rescore,
+                             backend.thresholds.upper)
 
     clusters: dict[int, list[str]] = defaultdict(list)
     cluster_near: pl.DataFrame | None = None

@@ -39,6 +39,8 @@ from matcher.store.recluster import (
     PAIR_COLUMNS,
     ChangeCounts,
     Evidence,
+    PairKey,
+    Rescorer,
     neighbourhood,
     recluster,
 )
@@ -352,21 +354,9 @@ class IdentityStore:
                 "model (studentlink rebuild) after this process opened it; got the old one. "
                 "Reopen the store (restart the API server)")
 
-    def rescorer(self, ctx: WriteContext, index: RecordIndex
-                 ) -> Callable[[list[str], AbstractSet[str]], list[dict[str, Any]]]:
-        """Score stored records (by id) against the index again, inside `ctx`, keeping the
-        pairs whose both ends are in `among`."""
-
-        def rescore(record_ids: list[str], among: AbstractSet[str]) -> list[dict[str, Any]]:
-            frame, _ = read_records(ctx.session, record_ids=record_ids)
-            if not frame.height:
-                return []
-            wanted = pl.Series(sorted(among), dtype=pl.String).implode()
-            pairs = self._score(index, frame).filter(
-                pl.col("record_id_l").is_in(wanted) & pl.col("record_id_r").is_in(wanted))
-            return pair_rows(pairs)
-
-        return rescore
+    def rescorer(self, ctx: WriteContext, index: RecordIndex) -> Rescorer:
+        """Score stored records against the index again, inside `ctx`."""
+        return _IndexRescorer(ctx, index)
 
     def index(self) -> RecordIndex:
         """The in-memory index, caught up with the store."""
@@ -519,7 +509,7 @@ class IdentityStore:
                             index.remove(changed)
                         index.add(work)
                     with ctx.timed("score"):
-                        pairs = self._score(index, work)
+                        pairs = pairs_once(index.match(work))
                 else:
                     pairs = scored
                 result.pairs = pairs.height
@@ -592,11 +582,6 @@ class IdentityStore:
                 columns["version"] = [existing[rid][1] + 1 for rid in columns["record_id"]]
                 update_columns(ctx.session, Record, "record_id", columns)
 
-    def _score(self, index: RecordIndex, work: pl.DataFrame) -> pl.DataFrame:
-        """Pairs of `work` records with everything indexed: each pair once, in (smaller,
-        larger) order as record_id_l/record_id_r, keeping its best score."""
-        return pairs_once(index.match(work))
-
 
     def upsert_record(self, record: Mapping[str, Any], *, actor: str = "loader",
                       validate: bool = True) -> RecordOutcome:
@@ -648,6 +633,27 @@ class IdentityStore:
         """Memory the in-memory index reports (0 before it is built)."""
         index = self._index.index
         return index.memory_bytes() if index is not None else 0
+
+
+@dataclass(frozen=True)
+class _IndexRescorer:
+    """`Rescorer` through the store's in-memory index, inside one write transaction."""
+
+    ctx: WriteContext
+    index: RecordIndex
+
+    def blocked(self, record_ids: list[str], among: AbstractSet[str]) -> list[dict[str, Any]]:
+        frame, _ = read_records(self.ctx.session, record_ids=record_ids)
+        if not frame.height:
+            return []
+        wanted = pl.Series(sorted(among), dtype=pl.String).implode()
+        pairs = pairs_once(self.index.match(frame)).filter(
+            pl.col("record_id_l").is_in(wanted) & pl.col("record_id_r").is_in(wanted))
+        return pair_rows(pairs)
+
+    def pairs(self, keys: list[PairKey]) -> dict[str, list[Any]]:
+        scored = self.index.score_pairs([k[0] for k in keys], [k[1] for k in keys])
+        return link_columns(pairs_once(scored))
 
 
 def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:

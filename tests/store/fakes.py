@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -72,30 +73,39 @@ class FakeIndex:
             for key in self._keys(row):
                 candidates |= self.blocks.get(key, set())
             candidates.discard(row["record_id"])
-            for other_id in sorted(candidates):
-                other = self.rows[other_id]
-                agree = {f: bool(row.get(f)) and _norm(row.get(f)) == _norm(other.get(f))
-                         for f in FIELDS}
-                p = PROBABILITY[sum(agree.values())]
-                twin = (_norm(row.get("multiple_birth_flag")) == "y"
-                        and _norm(other.get("multiple_birth_flag")) == "y"
-                        and not agree["first_name"])
-                student_id = _norm(row.get("local_student_id"))
-                out.append({
-                    "record_id_l": row["record_id"], "record_id_r": other_id,
-                    "match_weight": math.log2(p / (1 - p)), "match_probability": p,
-                    **{f"mw_{f}": (1.0 if a else -1.0) for f, a in agree.items()},
-                    "possible_multiple_birth": twin,
-                    "same_name": agree["first_name"],
-                    "identifier_agrees": (bool(student_id) and row["state"] == other["state"]
-                                          and student_id == _norm(other.get("local_student_id"))),
-                })
+            out.extend(self._pair(row, self.rows[other]) for other in sorted(candidates))
+        return self._frame(out)
+
+    def score_pairs(self, left: Sequence[str], right: Sequence[str]) -> pl.DataFrame:
+        return self._frame([self._pair(self.rows[a], self.rows[b])
+                            for a, b in zip(left, right, strict=True)])
+
+    @staticmethod
+    def _pair(row: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+        agree = {f: bool(row.get(f)) and _norm(row.get(f)) == _norm(other.get(f))
+                 for f in FIELDS}
+        p = PROBABILITY[sum(agree.values())]
+        twin = (_norm(row.get("multiple_birth_flag")) == "y"
+                and _norm(other.get("multiple_birth_flag")) == "y"
+                and not agree["first_name"])
+        student_id = _norm(row.get("local_student_id"))
+        return {
+            "record_id_l": row["record_id"], "record_id_r": other["record_id"],
+            "match_weight": math.log2(p / (1 - p)), "match_probability": p,
+            **{f"mw_{f}": (1.0 if a else -1.0) for f, a in agree.items()},
+            "possible_multiple_birth": twin,
+            "same_name": agree["first_name"],
+            "identifier_agrees": (bool(student_id) and row["state"] == other["state"]
+                                  and student_id == _norm(other.get("local_student_id"))),
+        }
+
+    def _frame(self, rows: list[dict[str, Any]]) -> pl.DataFrame:
         schema: dict[str, Any] = {"record_id_l": pl.String, "record_id_r": pl.String,
                                   "match_weight": pl.Float64, "match_probability": pl.Float64,
                                   **{f"mw_{f}": pl.Float64 for f in FIELDS},
                                   "possible_multiple_birth": pl.Boolean,
                                   "same_name": pl.Boolean, "identifier_agrees": pl.Boolean}
-        found = pl.DataFrame(out, schema=schema)
+        found = pl.DataFrame(rows, schema=schema)
         return found if self.evidence else found.drop("same_name", "identifier_agrees")
 
 
