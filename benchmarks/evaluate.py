@@ -35,7 +35,9 @@ def evaluate(
     }
     if output.pairs is not None:
         labelled = m.label_pairs(output.pairs, truth, link_only=link_only)
-        blocking = m.blocking_scores(labelled, truth, link_only=link_only)
+        proposed = (labelled if output.candidate_pairs is None
+                    else m.label_pairs(output.candidate_pairs, truth, link_only=link_only))
+        blocking = m.blocking_scores(proposed, truth, link_only=link_only)
         curve = m.threshold_curve(labelled, blocking.true_pairs)
         best = m.best_threshold(curve)
         result["blocking"] = asdict(blocking)

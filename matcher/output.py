@@ -35,9 +35,13 @@ def write_outputs(out: Path, result: LinkResult, ingest: IngestResult, settings:
     near.select(near_match_columns(near)).write_csv(out / "near_matches.csv")
     ingest.errors.write_csv(out / "errors.csv")
     if write_pairs:
-        result.pairs.select(NEAR_MATCH_LEADING).write_parquet(out / "pairs.parquet")
-    pairs_scored = result.blocking.candidates
-    scoring_seconds = seconds.get("compare", 0.0) + seconds.get("score", 0.0)
+        # `blocked`: blocking proposed the pair (the others are pairs inside small linked
+        # components, scored before clustering)
+        result.pairs.select(*NEAR_MATCH_LEADING,
+                            (pl.col("rule") < len(result.blocking.rules)).alias("blocked")
+                            ).write_parquet(out / "pairs.parquet")
+    pairs_scored = result.blocking.candidates + result.cluster_stats.get("component_pairs", 0)
+    scoring_seconds = sum(seconds.get(s, 0.0) for s in ("compare", "score", "complete"))
     summary = {
         "preset": settings.name,
         "records_in": ingest.rows_in,

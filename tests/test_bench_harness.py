@@ -445,3 +445,32 @@ def test_smoke_suite_with_studentlink(tmp_path: Path) -> None:
     synthetic = runs[1]["metrics"]
     assert "twins" in synthetic and "state_counts" in synthetic
     assert "Targets" in report.read_text()
+
+
+def test_pairs_blocking_did_not_propose_count_as_scored_not_as_candidates(tmp_path: Path
+                                                                          ) -> None:
+    from benchmarks.evaluate import evaluate
+
+    dataset = _build_tiny(tmp_path, tmp_path)
+    truth = pl.read_parquet(tmp_path / "truth.parquet")
+    folder = _studentlink_out(tmp_path / "out", near=None)
+    # r0-r1 proposed by blocking; r0-r2 scored only inside a linked component
+    pl.DataFrame({"record_id_l": ["r0", "r0"], "record_id_r": ["r1", "r2"],
+                  "match_probability": [0.99, 0.2], "blocked": [True, False]}
+                 ).write_parquet(folder / "pairs.parquet")
+    summary = json.loads((folder / "summary.json").read_text())
+    summary |= {"pairs_scored": 2, "blocking": {**summary["blocking"], "candidates": 1}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    output = read_studentlink_outputs(folder)
+    assert [p for p in output.problems if "pairs" in p] == []
+    assert output.pairs is not None and output.pairs.height == 2
+    assert output.candidate_pairs is not None and output.candidate_pairs.height == 1
+    ids = truth.select("record_id", pl.col("child_id").alias("identity_id"))
+    result = evaluate(ToolOutput(ids, output.pairs, 0.9,
+                                 candidate_pairs=output.candidate_pairs), dataset, truth)
+    assert result["blocking"]["candidates"] == 1
+
+    summary["pairs_scored"] = 3
+    (folder / "summary.json").write_text(json.dumps(summary))
+    assert "summary.json pairs_scored = 3; pairs.parquet has 2 rows" in (
+        read_studentlink_outputs(folder).problems)

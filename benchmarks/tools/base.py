@@ -48,6 +48,9 @@ class ToolOutput:
     """``record_id_l, record_id_r, match_probability`` or None if the tool wrote none."""
     threshold: float | None
     """The tool's default match threshold on ``match_probability``."""
+    candidate_pairs: pl.DataFrame | None = None
+    """The scored pairs blocking proposed, where the tool scored others too (studentlink's
+    pairs inside linked components); the blocking metrics use these. None: all of ``pairs``."""
     near_matches: pl.DataFrame | None = None
     """``record_id_l, record_id_r, ...`` (strings): the review queue, or None if the tool
     writes none."""

@@ -153,17 +153,25 @@ def read_studentlink_outputs(out_dir: Path) -> ToolOutput:
         problems.append(
             f"summary.json identities = {summary['identities']}; identities.csv has {n_ident}"
         )
-    blocking = summary.get("blocking") or {}
     if (
         pairs is not None
-        and isinstance(blocking, dict)
-        and "candidates" in blocking
-        and blocking["candidates"] != pairs.height
+        and isinstance(summary.get("pairs_scored"), int)
+        and summary["pairs_scored"] != pairs.height
     ):
         problems.append(
-            f"summary.json blocking.candidates = {blocking['candidates']}; "
+            f"summary.json pairs_scored = {summary['pairs_scored']}; "
             f"pairs.parquet has {pairs.height} rows"
         )
+    candidates = None
+    if pairs is not None and "blocked" in pairs.columns:
+        candidates = pairs.filter(pl.col("blocked"))
+        blocking = summary.get("blocking") or {}
+        if isinstance(blocking, dict) and blocking.get("candidates") not in (
+                None, candidates.height):
+            problems.append(
+                f"summary.json blocking.candidates = {blocking['candidates']}; "
+                f"pairs.parquet has {candidates.height} rows blocking proposed"
+            )
 
     seconds = {
         str(k): float(v)
@@ -176,6 +184,7 @@ def read_studentlink_outputs(out_dir: Path) -> ToolOutput:
         identities=identities.select("record_id", "identity_id"),
         pairs=pairs,
         threshold=thresholds.get("upper") if isinstance(thresholds, dict) else None,
+        candidate_pairs=candidates,
         near_matches=near_matches,
         stage_seconds=seconds,
         scoring_seconds=sum(seconds[s] for s in scoring) if scoring else None,
