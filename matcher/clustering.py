@@ -247,6 +247,8 @@ def pairs_to_complete(n: int, edge_left: np.ndarray, edge_right: np.ndarray,
     sizes = np.bincount(labels, minlength=1)
     small = (sizes[labels] >= 3) & (sizes[labels] <= COMPLETION_LIMIT)
     rows = np.flatnonzero(small)
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     members = pl.DataFrame({"row": rows.astype(np.int64), "label": labels[rows]})
     inside = (members.join(members, on="label", suffix="_r")
               .filter(pl.col("row") < pl.col("row_r")))

@@ -331,10 +331,9 @@ def _complete_components(ctx: WriteContext, records: Set[str], links: _Links,
     lo, hi = pairs_to_complete(len(ordered), edge[:, 0], edge[:, 1], seen[:, 0], seen[:, 1])
     if not len(lo):
         return
-    with ctx.timed("complete"):
-        columns = rescorer.pairs([(ordered[a], ordered[b])
-                                  for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
-        insert_columns(ctx.session, Link, columns, json_text=["contributions"])
+    columns = rescorer.pairs([(ordered[a], ordered[b])
+                              for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+    insert_columns(ctx.session, Link, columns, json_text=["contributions"])
     rows = [link_row(values) for values in zip(*(columns[c] for c in PAIR_COLUMNS),
                                                strict=True)]
     links.within.extend(rows)
@@ -371,8 +370,9 @@ def recluster(
     _complete_low_pairs(ctx, records, links, must, evidence, backend.thresholds.lower,
                         backend.thresholds.upper)
     if evidence.rescore is not None:
-        _complete_components(ctx, records, links, must, cannot, evidence.rescore,
-                             backend.thresholds.upper)
+        with ctx.timed("complete"):
+            _complete_components(ctx, records, links, must, cannot, evidence.rescore,
+                                 backend.thresholds.upper)
 
     clusters: dict[int, list[str]] = defaultdict(list)
     cluster_near: pl.DataFrame | None = None
