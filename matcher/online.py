@@ -356,14 +356,11 @@ class OnlineMatcher:
         if not len(left):
             return self._score_pairs(pl.DataFrame(), _no_pairs(), pl.DataFrame())
         rows_l, pos_l = np.unique([self._row_of[r] for r in left], return_inverse=True)
-        rows_r, pos_r = np.unique([self._row_of[r] for r in right], return_inverse=True)
         features = self.rows(rows_l).drop(f"tf_{c}" for c in self._tf_counts)
-        prepared = features.hstack(self._index_tf(features))
-        present = set(prepared.columns)
-        return self._score_pairs(
-            prepared, pl.DataFrame({"idx_l": pos_l, "idx_r": pos_r}, schema=_no_pairs().schema),
-            self.rows(rows_r, ["record_id", *(c for c in self.linker.pair_columns
-                                              if c in present)]))
+        rows_r = [self._row_of[r] for r in right]
+        return self._score_with_index(
+            features.hstack(self._index_tf(features)),
+            pl.DataFrame({"idx_l": pos_l, "idx_r": rows_r}, schema=_no_pairs().schema))
 
     def _score_with_index(self, prepared: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
         """`match`'s output for (idx_l into `prepared`, idx_r into the index) pairs."""

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import networkx as nx
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.clustering import REASON_BAND, REASON_TWIN, ClusterResult, cluster
+from matcher.clustering import (
+    COMPLETION_LIMIT,
+    REASON_BAND,
+    REASON_TWIN,
+    ClusterResult,
+    cluster,
+    pairs_to_complete,
+)
 from matcher.settings import Thresholds
 
 THRESHOLDS = Thresholds(upper=0.99, lower=0.5)
@@ -230,10 +238,6 @@ def test_identifier_agreement_has_a_value_per_pair_without_identifier_comparison
 
 def _complete(n: int, edges: list[tuple[int, int]], scored: list[tuple[int, int]],
               sources: list[int] | None = None) -> set[tuple[int, int]]:
-    import numpy as np
-
-    from matcher.clustering import pairs_to_complete
-
     def arrays(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         frame = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         return frame[:, 0], frame[:, 1]
@@ -260,8 +264,6 @@ def test_linking_across_inputs_completes_pairs_across_inputs_only() -> None:
 
 
 def test_components_over_the_limit_are_left_as_blocked() -> None:
-    from matcher.clustering import COMPLETION_LIMIT
-
     chain = [(i, i + 1) for i in range(COMPLETION_LIMIT)]  # LIMIT + 1 records
     assert _complete(COMPLETION_LIMIT + 1, chain, chain) == set()
     shorter = chain[:-1]

@@ -320,6 +320,8 @@ def _complete_components(ctx: WriteContext, records: Set[str], links: _Links,
     must-links)."""
     from matcher.clustering import pairs_to_complete
 
+    if len(records) < 3:
+        return
     ordered = sorted(records)
     row = {rid: i for i, rid in enumerate(ordered)}
     apart = set(cannot)
