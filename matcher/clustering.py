@@ -5,8 +5,10 @@ Two guards keep two different children apart:
 - the twin guard: a pair flagged as a possible multiple birth never links automatically;
 - coherence: where a linked component contains a cannot-link (judged non-match or twin flag)
   or a pair that scored below the lower threshold, the component is rebuilt by average
-  linkage: two groups merge only if a strong link joins them, no cannot-link separates them,
-  the scored pairs between them are on average a match, and neither fits, nearly as well, a
+  linkage: two groups merge only if a strong link joins them, no cannot-link separates them
+  (twin flags that the given names alone raise count as one only if the strong unflagged
+  pairs between the groups are not more), the scored pairs between them are on average a
+  match, and neither fits, nearly as well, a
   third group the other must stay apart from (a fit by a strong pair the twin guard flagged
   counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess). Only such components pay
   for this check. Last, a strong pair an identifier confirms (the state's student id) joins
@@ -36,6 +38,9 @@ SAME_NAME = "same_name"
 """Optional pair column of `cluster()`: the given names agree exactly (`IndexedPairs.same_name`)."""
 IDENTIFIER_AGREES = "identifier_agrees"
 """Optional pair column of `cluster()`: an identifier agrees (`IndexedPairs.confirmed`)."""
+TWIN_BY_NAMES = "multiple_birth_by_names"
+"""Optional pair column of `cluster()`: the given names alone raise the twin flag
+(`IndexedPairs.by_names`)."""
 COMPLETION_LIMIT = 50
 """Linked components of 3 to this many records have every pair inside them scored, blocked or
 not (`pairs_to_complete`): a chain A-B-C whose ends were never compared is checked before it
@@ -62,6 +67,11 @@ class IndexedPairs:
     confirmed: np.ndarray | None = None
     """Per pair: an identifier agrees. Two groups joined by such a strong link are one person
     even if a pair between them looks like twins (twins never share an identifier)."""
+    by_names: np.ndarray | None = None
+    """Per pair: the twin flag is raised by the given names alone, which a typo can do, not by
+    what the records say (a declared multiple birth, enrollments together, different sexes).
+    Between two groups such flags keep them apart only while they are no fewer than the
+    strong unflagged pairs. None: every flag keeps them apart."""
 
 
 @dataclass
@@ -101,6 +111,8 @@ class _Link:
     weight: float = 0.0
     flagged: int = 0
     confirmed: int = 0
+    firm: int = 0
+    """Flagged pairs whose flag the records raise, not the given names alone."""
 
     def add(self, other: _Link) -> None:
         self.probability += other.probability
@@ -110,6 +122,7 @@ class _Link:
         self.weight += other.weight
         self.flagged += other.flagged
         self.confirmed += other.confirmed
+        self.firm += other.firm
 
 
 class _Groups:
@@ -130,12 +143,12 @@ class _Groups:
         return root
 
     def add_score(self, a: int, b: int, probability: float, strong: bool, scored_strong: bool,
-                  weight: float, flagged: bool, confirmed: bool) -> None:
+                  weight: float, flagged: bool, confirmed: bool, by_names: bool) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
         pair = _Link(probability, 1, int(strong), int(scored_strong), weight, int(flagged),
-                     int(strong and confirmed))
+                     int(strong and confirmed), int(flagged and not by_names))
         for x, y in ((ra, rb), (rb, ra)):
             self.links[x].setdefault(y, _Link()).add(pair)
 
@@ -145,12 +158,16 @@ class _Groups:
         self.judged_apart[rb].add(ra)
 
     def apart(self, ra: int, rb: int) -> bool:
-        """Judged apart, or a scored pair between them looks like twins and no strong link
-        with an agreeing identifier says they are one person."""
+        """Judged apart, or scored pairs between them look like twins and no strong link with
+        an agreeing identifier says they are one person: a flag the records raise, or flags
+        the given names alone raise that the strong unflagged pairs do not outnumber (MARI
+        against FERNANDA, beside two MARIA FERNANDA records that link to both, is one girl
+        called by her names)."""
         if rb in self.judged_apart[ra]:
             return True
         link = self.links[ra].get(rb)
-        return link is not None and link.flagged > 0 and link.confirmed == 0
+        return (link is not None and link.flagged > 0 and link.confirmed == 0
+                and (link.firm > 0 or link.strong <= link.flagged))
 
     def coherent(self, ra: int, rb: int) -> bool:
         if self.apart(ra, rb):
@@ -327,7 +344,8 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
         g = groups[int(labels[pairs.left[k]])]
         g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]),
                     bool(edge[k]), bool(strong[k]), float(weights[k]), bool(pairs.twin_flag[k]),
-                    bool(pairs.confirmed[k]) if pairs.confirmed is not None else False)
+                    bool(pairs.confirmed[k]) if pairs.confirmed is not None else False,
+                    bool(pairs.by_names[k]) if pairs.by_names is not None else False)
     for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
         if int(labels[a]) in groups:
             g = groups[int(labels[a])]
@@ -399,10 +417,10 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
             must_link: pl.DataFrame | None = None, cannot_link: pl.DataFrame | None = None
             ) -> ClusterResult:
     """Cluster records given by id. `pairs`: record_id_l, record_id_r, match_probability,
-    match_weight, possible_multiple_birth, optionally same_name and identifier_agrees (null
-    reads as False; an absent column as unknown for every pair, as in `IndexedPairs`) (+ any
-    mw_* columns, carried to near matches). Pairs naming records not in `record_ids` are
-    ignored."""
+    match_weight, possible_multiple_birth, optionally same_name, identifier_agrees and
+    multiple_birth_by_names (null reads as False; an absent column as unknown for every
+    pair, as in `IndexedPairs`) (+ any mw_* columns, carried to near matches). Pairs naming
+    records not in `record_ids` are ignored."""
     ids = pl.DataFrame({"record_id": record_ids.cast(pl.String)}).with_row_index("i")
 
     def indexed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -414,12 +432,13 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
             if "possible_multiple_birth" in scored.columns else np.zeros(len(scored), bool))
     weight = (scored["match_weight"].to_numpy() if "match_weight" in scored.columns
               else None)
-    same_name, confirmed = (scored[c].fill_null(False).to_numpy() if c in scored.columns
-                            else None for c in (SAME_NAME, IDENTIFIER_AGREES))
+    same_name, confirmed, by_names = (
+        scored[c].fill_null(False).to_numpy() if c in scored.columns else None
+        for c in (SAME_NAME, IDENTIFIER_AGREES, TWIN_BY_NAMES))
     indexed_pairs = IndexedPairs(scored["i_l"].to_numpy().astype(np.int64),
                                  scored["i_r"].to_numpy().astype(np.int64),
                                  scored["match_probability"].to_numpy(), flag, weight,
-                                 same_name, confirmed)
+                                 same_name, confirmed, by_names)
 
     def judged(frame: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
         if frame is None or not len(frame):

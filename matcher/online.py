@@ -24,7 +24,7 @@ from matcher.blocking import (
     row_entries,
     sorted_unique,
 )
-from matcher.clustering import IDENTIFIER_AGREES, SAME_NAME
+from matcher.clustering import IDENTIFIER_AGREES, SAME_NAME, TWIN_BY_NAMES
 from matcher.pipeline import TWIN_FLAG, Linker, gather_columns, identifier_agreement
 from matcher.settings import Settings
 from models.base import MatchModel
@@ -324,8 +324,9 @@ class OnlineMatcher:
 
         Columns: record_id_l (the given record), record_id_r (indexed), match_weight,
         match_probability, `mw_<comparison>`, possible_multiple_birth, same_name (the given
-        names agree exactly) and identifier_agrees (an identifier comparison agrees): the
-        evidence batch `link` clusters with.
+        names agree exactly), identifier_agrees (an identifier comparison agrees) and
+        multiple_birth_by_names (the given names alone raise the twin flag): the evidence
+        batch `link` clusters with.
         """
         prepared = self._prepare(records)
         pairs = self.candidates(prepared) if len(self) else _no_pairs()
@@ -380,14 +381,16 @@ class OnlineMatcher:
             return pl.DataFrame(schema={
                 **{c: pl.String for c in SCORE_COLUMNS[:2]},
                 **{c: pl.Float64 for c in SCORE_COLUMNS[2:] + contribution_columns},
-                TWIN_FLAG: pl.Boolean, SAME_NAME: pl.Boolean, IDENTIFIER_AGREES: pl.Boolean})
+                TWIN_FLAG: pl.Boolean, SAME_NAME: pl.Boolean, IDENTIFIER_AGREES: pl.Boolean,
+                TWIN_BY_NAMES: pl.Boolean})
         gammas = self.linker.compare(left, pairs, right=right)
         scores = self.linker.score(gammas)
         ids = [*gather_columns(left, pairs["idx_l"], {"record_id": "record_id"}, "_l"),
                *gather_columns(right, pairs["idx_r"], {"record_id": "record_id"}, "_r")]
         return pl.DataFrame([*ids, *(scores.get_column(c) for c in SCORE_COLUMNS[2:]),
                              *(scores.get_column(c) for c in contribution_columns),
-                             gammas.get_column(TWIN_FLAG), *self._evidence(gammas)])
+                             gammas.get_column(TWIN_FLAG), *self._evidence(gammas),
+                             gammas.get_column(TWIN_BY_NAMES)])
 
     def _evidence(self, gammas: pl.DataFrame) -> list[pl.Series]:
         """Per pair, what batch `link` clusters with besides the scores: the given names agree

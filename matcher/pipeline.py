@@ -30,6 +30,7 @@ from features.prepare import prepare
 from features.value_memo import ValueMemo
 from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs, rule_holds
 from matcher.clustering import (
+    TWIN_BY_NAMES,
     IndexedPairs,
     cluster_indexed,
     near_match_mask,
@@ -176,7 +177,7 @@ class Linker:
         sides = {**GUARD_SIDES, **{f"tf_{c}": f"__tf_{c}" for c in tf}}
         return gammas.hstack([*gather_columns(left, pairs["idx_l"], sides, "_l"),
                               *gather_columns(right, pairs["idx_r"], sides, "_r")]).select(
-            *gammas.columns, self._twin_flag,
+            *gammas.columns, *self._twin_exprs,
             *(pl.max_horizontal(f"__tf_{c}_l", f"__tf_{c}_r").alias(f"tf_{c}") for c in tf))
 
     def _pair_flags_plain(self, left: pl.DataFrame, pairs: pl.DataFrame, right: pl.DataFrame,
@@ -189,10 +190,11 @@ class Linker:
                     right.get_column(column)[pairs["idx_r"]].to_list())
 
         guard = self._twin_guard
-        flags = ([False] * len(pairs) if guard is None else guard.flags(
+        flags, by_names = (([False] * len(pairs),) * 2 if guard is None else guard.flags(
             {c: gammas[c].to_list() for c in guard.columns},
             {column: sides(column) for column in GUARD_SIDES}))
         return [pl.Series(TWIN_FLAG, flags, dtype=pl.Boolean),
+                pl.Series(TWIN_BY_NAMES, by_names, dtype=pl.Boolean),
                 *(pl.Series(f"tf_{c}", list(map(max_present, *sides(f"tf_{c}"))),
                             dtype=pl.Float64) for c in tf)]
 
@@ -203,10 +205,11 @@ class Linker:
                 else None)
 
     @cached_property
-    def _twin_flag(self) -> pl.Expr:
-        """`TwinGuard.expr`, or False for every pair without a guard."""
+    def _twin_exprs(self) -> list[pl.Expr]:
+        """`TwinGuard.exprs`, or False for every pair without a guard."""
         guard = self._twin_guard
-        return pl.repeat(False, pl.len()).alias(TWIN_FLAG) if guard is None else guard.expr()
+        return ([pl.repeat(False, pl.len()).alias(c) for c in (TWIN_FLAG, TWIN_BY_NAMES)]
+                if guard is None else guard.exprs())
 
     def pair_term_frequencies(self, left: pl.DataFrame, pairs: pl.DataFrame,
                               right: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -311,13 +314,8 @@ class Linker:
                                                              link_only)
         say("clustering")
         with self._timed("cluster"):
-            indexed = IndexedPairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
-                                   scores["match_probability"].to_numpy(),
-                                   gammas[TWIN_FLAG].to_numpy(),
-                                   scores["match_weight"].to_numpy(),
-                                   self.exact_name(gammas),
-                                   gammas.select(identifier_agreement(self.comparisons))
-                                   .to_series().to_numpy())
+            indexed = self.indexed_pairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
+                                         scores, gammas)
             outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds)
             keep = near_match_mask(indexed, outcome, outcome.labels, self.settings.thresholds)
             near = self._near_matches(prepared, pairs.filter(keep), scores.filter(keep),
@@ -330,6 +328,18 @@ class Linker:
             identities = identity_table(prepared["record_id"], outcome.labels)
         stats = {**outcome.stats, "component_pairs": len(pairs) - candidates}
         return LinkResult(identities, near, scored, report, dict(self.seconds), stats)
+
+    def indexed_pairs(self, left: np.ndarray, right: np.ndarray, scores: pl.DataFrame,
+                      gammas: pl.DataFrame) -> IndexedPairs:
+        """Scored pairs as `cluster_indexed` takes them: the scores, the twin flag, and the
+        evidence a rebuild weighs (exact given names, an agreeing identifier, a flag the
+        names alone raise)."""
+        return IndexedPairs(left, right, scores["match_probability"].to_numpy(),
+                            gammas[TWIN_FLAG].to_numpy(), scores["match_weight"].to_numpy(),
+                            self.exact_name(gammas),
+                            gammas.select(identifier_agreement(self.comparisons))
+                            .to_series().to_numpy(),
+                            gammas[TWIN_BY_NAMES].to_numpy())
 
     def complete_components(self, prepared: pl.DataFrame, pairs: pl.DataFrame,
                             gammas: pl.DataFrame, scores: pl.DataFrame, link_only: bool
@@ -461,6 +471,9 @@ class TwinGuard:
     badly garbled).
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
+    A flag the given names alone raise (not the recorded sexes, a declared multiple birth or
+    enrollments together) is marked as such (`TWIN_BY_NAMES`): a typo can raise it, so
+    clustering lets more strong unflagged pairs between two groups outvote it.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
     (`GUARD_SIDES`): as an expression (`expr`) or, for a few pairs, in plain Python (`flags`).
     """
@@ -515,7 +528,9 @@ class TwinGuard:
             by_kind["parents"].gamma_column if "parents" in by_kind else None,
             len(by_kind["parents"].levels) - 1 if "parents" in by_kind else 0)
 
-    def expr(self) -> pl.Expr:
+    def exprs(self) -> list[pl.Expr]:
+        """The flag (`TWIN_FLAG`) and whether the given names alone raise it
+        (`TWIN_BY_NAMES`)."""
         given = pl.col(self.given)
         # any birth-date level but 'different' (a typo or a missing date does not tell twins
         # apart)
@@ -530,16 +545,18 @@ class TwinGuard:
                             else pl.lit(False))
         # a boy and a girl born the same day to one family, names alike (ALEJANDRO/ALEJAANDRA)
         sexes_differ = sex == self.sex_else if sex is not None else pl.lit(False)
-        said_by_names = ((given.is_in(self.different) & ~same_sex_variant)
-                         | (sexes_differ & given.is_in(self.not_same_name)
-                            & ~self._one_name_by_nickname()))
+        said_by_names = given.is_in(self.different) & ~same_sex_variant
+        said_by_sexes = (sexes_differ & given.is_in(self.not_same_name)
+                         & ~self._one_name_by_nickname())
         said_by_records = ((flagged_birth & given.is_in(self.not_same_name)
                             & ~given.is_in(self.swapped))
                            | self._enrolled_together())
-        expr = (same_birth & ~identifier_agrees
-                & ((same_family & said_by_names)
-                   | ((same_family | same_parents) & said_by_records)))
-        return expr.fill_null(False).alias(TWIN_FLAG)
+        maybe_twins = same_birth & ~identifier_agrees
+        firm = (maybe_twins & ((same_family & said_by_sexes)
+                               | ((same_family | same_parents) & said_by_records))
+                ).fill_null(False)
+        flag = (firm | (maybe_twins & same_family & said_by_names)).fill_null(False)
+        return [flag.alias(TWIN_FLAG), (flag & ~firm).alias(TWIN_BY_NAMES)]
 
     def _one_name_by_nickname(self) -> pl.Expr:
         """A nickname of the name, neither name either sex's (`GUARD_SIDES`)."""
@@ -572,18 +589,21 @@ class TwinGuard:
                 *([self.parents] if self.parents else [])]
 
     def flags(self, gammas: Mapping[str, Sequence[int]],
-              sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]]) -> list[bool]:
-        """`expr` per pair in plain Python (for a few pairs); `sides`: each `GUARD_SIDES`
-        column of the left and the right records."""
+              sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]]
+              ) -> tuple[list[bool], list[bool]]:
+        """`exprs` per pair in plain Python (for a few pairs): the flags and whether the names
+        alone raise them; `sides`: each `GUARD_SIDES` column of the left and the right
+        records."""
         n = len(gammas[self.given])
         agree = _identifier_plain(self.identifiers, gammas, n)
         sexes = gammas[self.sex] if self.sex is not None else [None] * n
         together = self._enrolled_together_plain(gammas, sides, n)
         (mbf_l, mbf_r), (uni_l, uni_r) = sides["mbf"], sides["fn1_unisex"]
         parents = gammas[self.parents] if self.parents is not None else [NULL_LEVEL] * n
-        return [self._flag(*row) for row in zip(
+        verdicts = [self._verdict(*row) for row in zip(
             gammas[self.given], gammas[self.birth], gammas[self.surname], sexes, agree,
             mbf_l, mbf_r, together, uni_l, uni_r, parents, strict=True)]
+        return [flag for flag, _ in verdicts], [flag and not firm for flag, firm in verdicts]
 
     def _enrolled_together_plain(
             self, gammas: Mapping[str, Sequence[int]],
@@ -600,26 +620,27 @@ class TwinGuard:
                     enr_l, enr_r, state_l, state_r, gammas[self.local_id], gammas[self.given],
                     full_l, full_r, strict=True)]
 
-    def _flag(self, given: int, birth: int, surname: int, sex: int | None, identified: bool,
-              mbf_l: str | None, mbf_r: str | None, together: bool, unisex_l: bool | None,
-              unisex_r: bool | None, parents: int) -> bool:
+    def _verdict(self, given: int, birth: int, surname: int, sex: int | None,
+                 identified: bool, mbf_l: str | None, mbf_r: str | None, together: bool,
+                 unisex_l: bool | None, unisex_r: bool | None, parents: int
+                 ) -> tuple[bool, bool]:
+        """(flagged, flagged by what the records say: not by the given names alone)."""
         same_family = surname < self.surname_else
         if birth >= self.birth_else or identified:
-            return False
+            return False, False
         if not same_family and not 0 <= parents < self.parents_else:
-            return False
+            return False, False
         if together:
-            return True
+            return True, True
         if given not in self.not_same_name:
-            return False
+            return False, False
+        declared = (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
         if not same_family:
-            return (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
-        if given in self.different and not (given in self.gendered and sex == 0):
-            return True
-        if sex == self.sex_else and not (given == self.nickname and not unisex_l
-                                         and not unisex_r):
-            return True
-        return (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
+            return declared, declared
+        firm = declared or (sex == self.sex_else and not (given == self.nickname
+                                                          and not unisex_l and not unisex_r))
+        by_names = given in self.different and not (given in self.gendered and sex == 0)
+        return firm or by_names, firm
 
 
 def days_apart(left: str | None, right: str | None) -> int | None:

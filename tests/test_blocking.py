@@ -302,3 +302,21 @@ def test_plain_keys_equal_the_key_expressions(canonical: CanonicalBuilder) -> No
     prepared = prepare(canonical(rows))
     expected = [prepared.select(rule.key_expr()).to_series().to_list() for rule in MSIX_RULES]
     assert plain_keys(prepared, MSIX_RULES) == expected
+
+
+def test_a_missing_birth_date_among_many_namesakes_is_paired_by_the_full_name(
+        canonical: CanonicalBuilder) -> None:
+    """At scale a first name and first surname (GUADALUPE HERNANDEZ) make a block the
+    two-name rules skip (over their cap); the second surname splits it, so a record without
+    a birth date still meets its other record."""
+    namesakes = [{**BASE, "local_student_id": f"TX-{i}", "last_name_2": f"Soto{chr(97 + i)}",
+                  "birth_date": f"20{10 + i % 9:02d}-0{1 + i % 9}-1{i % 9}"} for i in range(25)]
+    rows = [BASE, {**BASE, "local_student_id": "TX-999999", "birth_date": None}, *namesakes]
+    rules = [BlockingRule(r.name, tuple(r.keys), r.max_block_size)
+             for r in load_preset("msix").blocking_rules]
+    pairs, report = candidate_pairs(prepare(canonical(rows)), rules)
+    by_rule = {r.name: r for r in report.rules}
+    assert by_rule["exact_names"].capped_blocks == 1
+    assert by_rule["first_name_form+surname_sound"].capped_blocks == 1
+    found = pairs.filter((pl.col("idx_l") == 0) & (pl.col("idx_r") == 1))
+    assert [rules[r].name for r in found["rule"]] == ["first_name_form+both_surnames_sound"]

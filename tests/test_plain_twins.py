@@ -28,7 +28,14 @@ from features.prepare import _final_exprs, final_keys_plain, prepare
 from features.text import fold_code, fold_code_ascii
 from matcher.blocking import candidate_pairs
 from matcher.online import plain_keys
-from matcher.pipeline import GUARD_SIDES, TWIN_FLAG, Linker, max_present, twin_guard
+from matcher.pipeline import (
+    GUARD_SIDES,
+    TWIN_BY_NAMES,
+    TWIN_FLAG,
+    Linker,
+    max_present,
+    twin_guard,
+)
 from matcher.settings import load_preset
 
 CODES = ["TX-12 34", "  ab_c9 ", "", "   ", "---", "x", "0007", "José-1", "PeÃ±a 2", None]
@@ -139,9 +146,11 @@ def test_twin_guard_flags_agree_with_its_expression(preset: str) -> None:
                           **{f"{GUARD_SIDES[name]}_{side}": pl.Series(column)
                              for name, pair in sides.items()
                              for side, column in zip("lr", pair, strict=True)}})
-    expected = frame.select(guard.expr()).to_series().to_list()
-    assert guard.flags(gammas, sides) == expected
-    assert 0 < sum(expected) < n
+    expected = frame.select(guard.exprs())
+    flags, by_names = guard.flags(gammas, sides)
+    assert flags == expected[TWIN_FLAG].to_list()
+    assert by_names == expected[TWIN_BY_NAMES].to_list()
+    assert 0 < sum(by_names) < sum(flags) < n
 
 
 def test_max_present_agrees_with_max_horizontal() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from matcher.clustering import TWIN_BY_NAMES
 from matcher.pipeline import TWIN_FLAG, Linker, days_apart
 from matcher.settings import load_preset
 from tests.conftest import CanonicalBuilder, PairsBuilder
@@ -13,14 +14,35 @@ FAMILY = {"last_name_1": "Vega", "last_name_2": "Garcia", "birth_date": "2008-09
           "state": "TX"}
 
 
-def _flags(records: pl.DataFrame, pairs: pl.DataFrame) -> tuple[list[bool], list[bool]]:
-    """The flag of each pair by the plain path and by the query (many pairs)."""
+def _flags(records: pl.DataFrame, pairs: pl.DataFrame, column: str = TWIN_FLAG
+           ) -> tuple[list[bool], list[bool]]:
+    """The flag (or `column`) of each pair by the plain path and by the query (many pairs)."""
     linker = Linker(load_preset("msix"))
     prepared = linker.prepare(records)
-    plain = linker.compare(prepared, pairs)[TWIN_FLAG].to_list()
+    plain = linker.compare(prepared, pairs)[column].to_list()
     many = pl.concat([pairs] * 200)
-    query = linker.compare(prepared, many)[TWIN_FLAG].to_list()[:len(pairs)]
+    query = linker.compare(prepared, many)[column].to_list()[:len(pairs)]
     return plain, query
+
+
+@pytest.mark.parametrize(("right", "by_names"), [
+    ({}, True),                                 # two given names: a typo can do that
+    ({"multiple_birth_flag": "Y"}, False),      # a declared multiple birth
+    ({"sex": "M", "first_name": "Fernando"}, False),  # a boy and a girl
+    ({"local_student_id": "2", "enrollment_date": "2020-07-20"}, False),  # enrolled together
+])
+def test_the_guard_says_whether_the_names_alone_raise_the_flag(
+        canonical: CanonicalBuilder, pairs_frame: PairsBuilder, right: dict[str, str],
+        by_names: bool) -> None:
+    """MARI against FERNANDA is flagged either way; only the names say so in the first case,
+    which clustering lets more strong unflagged pairs outvote."""
+    records = canonical([
+        {**FAMILY, "first_name": "Mari", "local_student_id": "1",
+         "enrollment_date": "2020-07-17"},
+        {**FAMILY, "first_name": "Fernanda", **right}])
+    pairs = pairs_frame([0], [1])
+    assert _flags(records, pairs) == ([True], [True])
+    assert _flags(records, pairs, TWIN_BY_NAMES) == ([by_names], [by_names])
 
 
 @pytest.mark.parametrize(("id_right", "enrolled_right", "flagged"), [

@@ -38,7 +38,6 @@ from matcher.ingest import IngestResult, read_inputs
 from matcher.pipeline import (
     LinkResult,
     gamma_array,
-    identifier_agreement,
     identity_table,
     sample_random_pairs,
 )
@@ -320,14 +319,8 @@ class SparkLinker:
 
     def indexed_pairs(self, scored: pl.DataFrame, left: np.ndarray, right: np.ndarray
                       ) -> IndexedPairs:
-        """Scored pair rows as `cluster_indexed` takes them, built as `Linker.link` builds
-        them (weight, exact given name, identifier agreement)."""
-        return IndexedPairs(left, right, scored["match_probability"].to_numpy(),
-                            scored["possible_multiple_birth"].to_numpy(),
-                            scored["match_weight"].to_numpy(),
-                            self.linker.exact_name(scored),
-                            scored.select(identifier_agreement(self.linker.comparisons))
-                            .to_series().to_numpy())
+        """Scored pair rows as `cluster_indexed` takes them (`Linker.indexed_pairs`)."""
+        return self.linker.indexed_pairs(left, right, scored, scored)
 
     def _scored_frame(self, scored: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
         """The default engine's scored-pair columns, in its order, pairs in a fixed order."""

@@ -16,7 +16,8 @@ from functools import cache
 
 import polars as pl
 
-from matcher.pipeline import GUARD_SIDES, Linker
+from matcher.clustering import TWIN_BY_NAMES
+from matcher.pipeline import GUARD_SIDES, TWIN_FLAG, Linker
 from matcher.settings import Settings
 from matcher.training import tf_bucket_exprs
 from models import load_model_json
@@ -81,9 +82,9 @@ def compare_batch(pairs: pl.DataFrame, settings_json: str, passthrough: tuple[st
 def score_batch(gammas: pl.DataFrame, settings_json: str, model_json: str,
                 passthrough: tuple[str, ...]) -> pl.DataFrame:
     """`Linker.score` on a batch of compared pairs: the scored-pair columns of the default
-    engine (weight, probability, `mw_*`, `gamma_*`, twin flag) with ids and passthrough."""
+    engine (weight, probability, `mw_*`, `gamma_*`, twin flags) with ids and passthrough."""
     linker = linker_for(settings_json, model_json)
     scores = linker.score(gammas)
     return pl.concat([
         gammas.select("idx_l", "idx_r", *passthrough), scores,
-        gammas.select(pl.col("^gamma_.*$"), "possible_multiple_birth")], how="horizontal")
+        gammas.select(pl.col("^gamma_.*$"), TWIN_FLAG, TWIN_BY_NAMES)], how="horizontal")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from matcher.store.backend import RecordIndex
-from matcher.store.recluster import IDENTIFIER_AGREES, PAIR_COLUMNS, SAME_NAME
+from matcher.store.recluster import IDENTIFIER_AGREES, PAIR_COLUMNS, SAME_NAME, TWIN_BY_NAMES
 
 SCORE_CHUNK = 500_000
 """Records scored per call. The pairs among one chunk's records are blocked and compared as
@@ -98,11 +98,11 @@ class Prescored:
 
 def pairs_once(raw: pl.DataFrame) -> pl.DataFrame:
     """Scored pairs (`RecordIndex.match`) in (smaller, larger) record_id order, each once with
-    its best score: the `links` pair columns and the `mw_*` contributions (same_name and
-    identifier_agrees null if the index does not give them)."""
+    its best score: the `links` pair columns and the `mw_*` contributions (same_name,
+    identifier_agrees and multiple_birth_by_names null if the index does not give them)."""
     mw = [c for c in raw.columns if c.startswith("mw_")]
-    unknown = [pl.lit(None, dtype=pl.Boolean).alias(c) for c in (SAME_NAME, IDENTIFIER_AGREES)
-               if c not in raw.columns]
+    unknown = [pl.lit(None, dtype=pl.Boolean).alias(c)
+               for c in (SAME_NAME, IDENTIFIER_AGREES, TWIN_BY_NAMES) if c not in raw.columns]
     return (
         raw.filter(pl.col("record_id_l") != pl.col("record_id_r"))
         .with_columns(unknown)

@@ -45,11 +45,12 @@ from matcher.store.sqlutil import in_values
 
 SAME_NAME = "same_name"
 IDENTIFIER_AGREES = "identifier_agrees"
+TWIN_BY_NAMES = "multiple_birth_by_names"
 """`matcher.clustering`'s optional pair columns, named here so that opening a store does not
 import the matching core (held equal by the tests)."""
 PAIR_COLUMNS = ("record_id_l", "record_id_r", "match_probability", "match_weight",
-                "possible_multiple_birth", SAME_NAME, IDENTIFIER_AGREES)
-"""The `links` pair columns. The last two are what batch `link` clusters with besides the
+                "possible_multiple_birth", SAME_NAME, IDENTIFIER_AGREES, TWIN_BY_NAMES)
+"""The `links` pair columns. The last three are what batch `link` clusters with besides the
 scores; a backend may leave them out (stored as null: unknown, read as False)."""
 
 PairKey = tuple[str, str]
@@ -126,15 +127,16 @@ class Evidence:
     rescore: Rescorer | None = None
 
 
-LinkRow = tuple[str, str, float, float, bool, bool, bool]
+LinkRow = tuple[str, str, float, float, bool, bool, bool, bool]
 """record_id_l, record_id_r, match_probability, match_weight, possible_multiple_birth,
-same_name, identifier_agrees (null read as False)."""
+same_name, identifier_agrees, multiple_birth_by_names (null read as False)."""
 
 
 def link_row(values: Sequence[Any]) -> LinkRow:
     """A `LinkRow` from the `PAIR_COLUMNS` values of a stored or scored pair."""
-    left, right, prob, weight, flag, same_name, agrees = values
-    return (left, right, float(prob), float(weight), bool(flag), bool(same_name), bool(agrees))
+    left, right, prob, weight, flag, same_name, agrees, by_names = values
+    return (left, right, float(prob), float(weight), bool(flag), bool(same_name), bool(agrees),
+            bool(by_names))
 
 
 @dataclass
@@ -183,7 +185,8 @@ def neighbourhood(ctx: WriteContext, seeds: Iterable[str], upper: float) -> Neig
     judgements: dict[PairKey, tuple[int, str]] = {}
     seen_identities: set[str] = set()
     columns = (Link.record_id_l, Link.record_id_r, Link.match_probability, Link.match_weight,
-               Link.possible_multiple_birth, Link.same_name, Link.identifier_agrees)
+               Link.possible_multiple_birth, Link.same_name, Link.identifier_agrees,
+               Link.multiple_birth_by_names)
     while frontier:
         found: set[str] = set()
         unread = sorted(r for r in frontier if r not in info)
@@ -235,7 +238,7 @@ def _pairs_frame(links: list[LinkRow]) -> pl.DataFrame:
         schema={"record_id_l": pl.String, "record_id_r": pl.String,
                 "match_probability": pl.Float64, "match_weight": pl.Float64,
                 "possible_multiple_birth": pl.Boolean, SAME_NAME: pl.Boolean,
-                IDENTIFIER_AGREES: pl.Boolean},
+                IDENTIFIER_AGREES: pl.Boolean, TWIN_BY_NAMES: pl.Boolean},
         orient="row",
     )
 

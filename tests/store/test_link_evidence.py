@@ -74,6 +74,7 @@ def _stored_links(store: IdentityStore
 def test_the_store_names_the_columns_cluster_reads() -> None:
     assert store_recluster.SAME_NAME == matcher.clustering.SAME_NAME
     assert store_recluster.IDENTIFIER_AGREES == matcher.clustering.IDENTIFIER_AGREES
+    assert store_recluster.TWIN_BY_NAMES == matcher.clustering.TWIN_BY_NAMES
 
 
 @pytest.mark.parametrize("how", ["one load", "record by record", "load_batches"])
@@ -142,7 +143,7 @@ def test_a_store_at_revision_0001_is_upgraded_on_open(store_url: str) -> None:
     store = IdentityStore.open(store_url, backend=fake_backend(), config=StoreConfig())
     try:
         with store.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0002"
+            assert MigrationContext.configure(conn).get_current_revision() == "0003"
         columns = {c["name"]: c for c in inspect(store.engine).get_columns("links")}
         assert columns["same_name"]["nullable"] and columns["identifier_agrees"]["nullable"]
         # the existing pair is unknown; re-clustering reads it as False and keeps working
@@ -170,11 +171,13 @@ def test_rebuild_fills_in_the_evidence_of_pairs_stored_before_0002(store_url: st
     with IdentityStore.open(store_url, settings=settings, model=linker.model) as store:
         store.load(records)
         with store.engine.begin() as conn:  # as migration 0002 leaves older pairs
-            conn.execute(update(Link).values(same_name=None, identifier_agrees=None))
+            conn.execute(update(Link).values(same_name=None, identifier_agrees=None,
+                                             multiple_birth_by_names=None))
         store.rebuild(linker.model, actor="admin1")
         with store.engine.connect() as conn:
             unknown = conn.scalar(select(func.count()).select_from(Link).where(
-                or_(Link.same_name.is_(None), Link.identifier_agrees.is_(None))))
+                or_(Link.same_name.is_(None), Link.identifier_agrees.is_(None),
+                    Link.multiple_birth_by_names.is_(None))))
             agreeing = conn.scalar(select(func.count()).select_from(Link).where(
                 Link.identifier_agrees.is_(True)))
         assert unknown == 0 and agreeing > 0
