@@ -320,3 +320,19 @@ def test_a_missing_birth_date_among_many_namesakes_is_paired_by_the_full_name(
     assert by_rule["first_name_form+surname_sound"].capped_blocks == 1
     found = pairs.filter((pl.col("idx_l") == 0) & (pl.col("idx_r") == 1))
     assert [rules[r].name for r in found["rule"]] == ["first_name_form+both_surnames_sound"]
+
+
+def test_the_census_layout_compares_records_that_share_a_birth_date(
+        canonical: CanonicalBuilder) -> None:
+    """PRTER BUDZIMSKI against PETER BUDZINSKI, born the same day: every name key differs,
+    and in census-like data few records share a birth date, so the pseudopeople preset pairs
+    them on it alone (blocks over its cap skipped, as for any rule)."""
+    rows = [{"first_name": "Prter", "last_name_1": "Budzimski", "birth_date": "1947-06-27"},
+            {"first_name": "Peter", "last_name_1": "Budzinski", "birth_date": "1947-06-27"}]
+    prepared = prepare(canonical(rows))
+    rules = [rule for r in load_preset("pseudopeople").blocking_rules
+             if set((rule := BlockingRule(r.name, tuple(r.keys), r.max_block_size)).columns())
+             <= set(prepared.columns)]  # the rules on the address need its columns
+    assert len(rules) >= 7
+    pairs, _ = candidate_pairs(prepared, rules)
+    assert [rules[r].name for r in pairs["rule"]] == ["birth_date"]
