@@ -475,7 +475,7 @@ class TwinGuard:
     enrollments together) is marked as such (`TWIN_BY_NAMES`): a typo can raise it, so
     clustering lets more strong unflagged pairs between two groups outvote it.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
-    (`GUARD_SIDES`): as an expression (`expr`) or, for a few pairs, in plain Python (`flags`).
+    (`GUARD_SIDES`): as expressions (`exprs`) or, for a few pairs, in plain Python (`flags`).
     """
 
     given: str

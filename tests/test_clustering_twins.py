@@ -112,31 +112,33 @@ def test_cluster_passes_the_optional_columns_into_indexed_pairs(
     assert without.same_name is None and without.confirmed is None
 
 
-def _one_girl(by_names: bool | None, unflagged_from_mari: int = 2
-              ) -> set[frozenset[int]]:
+def _one_girl(by_names: str, unflagged_from_mari: int = 2) -> set[frozenset[int]]:
     """MARIA FERNANDA (0, 1), FERNANDA (2) and MARI (3), one girl: MARI against FERNANDA is
     flagged (two given names), MARI against MARIA FERNANDA is not. `by_names`: the
-    `multiple_birth_by_names` value of the flagged pair (None: the column is absent)."""
+    `multiple_birth_by_names` value of the flagged pair ("yes", "no", "null"), or "absent"
+    for no such column."""
     rows = [(0, 1, 36.0, False), (0, 2, 25.0, False), (1, 2, 24.0, False),
             (3, 2, 14.0, True), (3, 0, 21.0, False), (3, 1, 15.0, False)]
     rows = rows[:4 + unflagged_from_mari]
-    columns = {} if by_names is None else {
-        "multiple_birth_by_names": [flag and by_names for *_, flag in rows]}
+    value = {"yes": True, "no": False, "null": None}.get(by_names)
+    columns = {} if by_names == "absent" else {
+        "multiple_birth_by_names": [value if flag else False for *_, flag in rows]}
     return _frame_groups(4, _frame(rows, **columns))
 
 
 def test_a_flag_the_names_alone_raise_is_outvoted_by_more_strong_pairs() -> None:
-    assert _one_girl(by_names=True) == {frozenset({0, 1, 2, 3})}
+    assert _one_girl(by_names="yes") == {frozenset({0, 1, 2, 3})}
 
 
-@pytest.mark.parametrize("by_names", [False, None])
+@pytest.mark.parametrize("by_names", ["no", "null", "absent"])
 def test_a_flag_the_records_raise_or_an_unknown_one_keeps_the_groups_apart(
-        by_names: bool | None) -> None:
+        by_names: str) -> None:
     """A declared multiple birth, enrollments together or two sexes say two children
-    whatever the other pairs say (and a store's pairs from before the column are read so)."""
+    whatever the other pairs say (and a store's pairs from before the column, null, are read
+    so)."""
     assert _one_girl(by_names=by_names) == {frozenset({0, 1, 2}), frozenset({3})}
 
 
 def test_a_flag_the_names_alone_raise_holds_against_as_many_strong_pairs() -> None:
-    assert _one_girl(by_names=True, unflagged_from_mari=1) == {frozenset({0, 1, 2}),
-                                                               frozenset({3})}
+    assert _one_girl(by_names="yes", unflagged_from_mari=1) == {frozenset({0, 1, 2}),
+                                                                frozenset({3})}
