@@ -7,8 +7,9 @@ Two guards keep two different children apart:
   or a pair that scored below the lower threshold, the component is rebuilt by average
   linkage: two groups merge only if a strong link joins them, no cannot-link separates them
   (twin flags that the given names alone raise count as one only if the strong unflagged
-  pairs between the groups are not more), the scored pairs between them are on average a
-  match, and neither fits, nearly as well, a
+  pairs between the groups are fewer, or as many and none of them of the very same given
+  names), the scored pairs between them are on average a match, and neither fits, nearly as
+  well, a
   third group the other must stay apart from (a fit by a strong pair the twin guard flagged
   counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess). Only such components pay
   for this check. Last, a strong pair an identifier confirms (the state's student id) joins
@@ -70,8 +71,9 @@ class IndexedPairs:
     by_names: np.ndarray | None = None
     """Per pair: the twin flag is raised by the given names alone, which a typo can do, not by
     what the records say (a declared multiple birth, enrollments together, different sexes).
-    Between two groups such flags keep them apart only while they are no fewer than the
-    strong unflagged pairs. None: every flag keeps them apart."""
+    Between two groups such flags keep them apart only while the strong unflagged pairs are
+    fewer, or as many and none of the very same given names. None: every flag keeps them
+    apart."""
 
 
 @dataclass
@@ -113,6 +115,8 @@ class _Link:
     confirmed: int = 0
     firm: int = 0
     """Flagged pairs whose flag the records raise, not the given names alone."""
+    same_name: int = 0
+    """Strong unflagged pairs whose given names are the very same."""
 
     def add(self, other: _Link) -> None:
         self.probability += other.probability
@@ -123,6 +127,7 @@ class _Link:
         self.flagged += other.flagged
         self.confirmed += other.confirmed
         self.firm += other.firm
+        self.same_name += other.same_name
 
 
 class _Groups:
@@ -143,12 +148,14 @@ class _Groups:
         return root
 
     def add_score(self, a: int, b: int, probability: float, strong: bool, scored_strong: bool,
-                  weight: float, flagged: bool, confirmed: bool, by_names: bool) -> None:
+                  weight: float, flagged: bool, confirmed: bool, by_names: bool,
+                  same_name: bool) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
         pair = _Link(probability, 1, int(strong), int(scored_strong), weight, int(flagged),
-                     int(strong and confirmed), int(flagged and not by_names))
+                     int(strong and confirmed), int(flagged and not by_names),
+                     int(strong and same_name))
         for x, y in ((ra, rb), (rb, ra)):
             self.links[x].setdefault(y, _Link()).add(pair)
 
@@ -162,12 +169,15 @@ class _Groups:
         an agreeing identifier says they are one person: a flag the records raise, or flags
         the given names alone raise that the strong unflagged pairs do not outnumber (MARI
         against FERNANDA, beside two MARIA FERNANDA records that link to both, is one girl
-        called by her names)."""
+        called by her names), or only tie without a pair of the very same given names (JUAN
+        CARLOS against JUAN CT, beside JUAN | CARLOS: that record is the same child; JUAN
+        CARLOS against JUAN PABLO, beside a JUAN that fits both, is a guess)."""
         if rb in self.judged_apart[ra]:
             return True
         link = self.links[ra].get(rb)
         return (link is not None and link.flagged > 0 and link.confirmed == 0
-                and (link.firm > 0 or link.strong <= link.flagged))
+                and (link.firm > 0 or link.strong < link.flagged
+                     or (link.strong == link.flagged and link.same_name == 0)))
 
     def coherent(self, ra: int, rb: int) -> bool:
         if self.apart(ra, rb):
@@ -345,7 +355,8 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
         g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]),
                     bool(edge[k]), bool(strong[k]), float(weights[k]), bool(pairs.twin_flag[k]),
                     bool(pairs.confirmed[k]) if pairs.confirmed is not None else False,
-                    bool(pairs.by_names[k]) if pairs.by_names is not None else False)
+                    bool(pairs.by_names[k]) if pairs.by_names is not None else False,
+                    bool(pairs.same_name[k]) if pairs.same_name is not None else False)
     for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
         if int(labels[a]) in groups:
             g = groups[int(labels[a])]

@@ -142,3 +142,19 @@ def test_a_flag_the_records_raise_or_an_unknown_one_keeps_the_groups_apart(
 def test_a_flag_the_names_alone_raise_holds_against_as_many_strong_pairs() -> None:
     assert _one_girl(by_names="yes", unflagged_from_mari=1) == {frozenset({0, 1, 2}),
                                                                 frozenset({3})}
+
+
+@pytest.mark.parametrize(("by_names", "same_name", "groups"), [
+    (True, True, {frozenset({0, 1, 2})}),
+    (True, False, {frozenset({0, 1}), frozenset({2})}),   # JUAN fits JUAN PABLO as well
+    (False, True, {frozenset({0, 1}), frozenset({2})}),   # the records say two children
+])
+def test_a_tie_is_broken_by_a_pair_of_the_very_same_given_names(
+        by_names: bool, same_name: bool, groups: set[frozenset[int]]) -> None:
+    """JUAN | CARLOS (0) and JUAN CT (1) link; JUAN CARLOS (2) is flagged against JUAN CT by
+    its names and links, unflagged, to JUAN | CARLOS: one flag, one strong pair. When that
+    pair has the very same given names, JUAN CT is a typo, not a twin."""
+    rows = [(0, 1, 30.0, False), (2, 1, 16.0, True), (2, 0, 22.0, False)]
+    pairs = _frame(rows, multiple_birth_by_names=[False, by_names, False],
+                   same_name=[False, False, same_name])
+    assert _frame_groups(3, pairs) == groups
