@@ -153,9 +153,10 @@ class _Groups:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return
-        pair = _Link(probability, 1, int(strong), int(scored_strong), weight, int(flagged),
-                     int(strong and confirmed), int(flagged and not by_names),
-                     int(strong and same_name))
+        pair = _Link(probability=probability, count=1, strong=int(strong),
+                     scored_strong=int(scored_strong), weight=weight, flagged=int(flagged),
+                     confirmed=int(strong and confirmed), firm=int(flagged and not by_names),
+                     same_name=int(strong and same_name))
         for x, y in ((ra, rb), (rb, ra)):
             self.links[x].setdefault(y, _Link()).add(pair)
 
