@@ -71,6 +71,10 @@ class Level:
     """Male and female forms of one name: twins only if the sexes differ too."""
     same_name: bool = False
     """The level says the given names are one name (exact, nickname, compound part, swap)."""
+    spelling: bool = False
+    """The given names differ in spelling only: a typo, a sound-alike or a known form of one
+    name. Beside such names a declared multiple birth or a second recorded sex may be a typo
+    too (used by the twin guard)."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +252,8 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("male/female form of one name", GenderVariant("fn1"), different_name=True,
               gendered=True),
         Level("nickname or equivalent form",
-              both(ListOverlap("fn1_groups"), Equal("fn_nparts")), same_name=True),
+              both(ListOverlap("fn1_groups"), Equal("fn_nparts")), same_name=True,
+              spelling=True),
         Level("compound name part", Subset("fn_parts"), same_name=True),
         Level("given names within the other's first and middle names", within,
               same_name=True),
@@ -260,17 +265,18 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         # ANNA from HANNAH (twins' names), the generic list joins them
         Level("nicknames in the English list",
               both(ListOverlap("fn1_wide"), Equal("fn_nparts"),
-                   Not(IsTrue("fn1_curated", "both")))),
+                   Not(IsTrue("fn1_curated", "both"))), spelling=True),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
         # the Spanish sound key drops vowels: JOZE and JESUS share it, JOSE and JOZE also
         # look alike
         Level("first given names sound alike",
-              both(Equal("fn_phon"), Similar("fn", "jaro_winkler", SOUND_ALIKE_FLOOR))),
+              both(Equal("fn_phon"), Similar("fn", "jaro_winkler", SOUND_ALIKE_FLOOR)),
+              spelling=True),
         Level("initial agrees", both(OneSideShort("fn"), Equal("fn_initial"))),
         Level("one name begins the other", Prefix("fn", 3)),
-        Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high)),
-        Level(f"jaro-winkler >= {low}", Similar("fn", "jaro_winkler", low)),
+        Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high), spelling=True),
+        Level(f"jaro-winkler >= {low}", Similar("fn", "jaro_winkler", low), spelling=True),
         Level("only an initial, another letter", OneSideShort("fn")),
         Level("different", Always(), different_name=True),
     ), primary=("fn",))

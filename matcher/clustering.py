@@ -6,14 +6,13 @@ Two guards keep two different children apart:
 - coherence: where a linked component contains a cannot-link (judged non-match or twin flag)
   or a pair that scored below the lower threshold, the component is rebuilt by average
   linkage: two groups merge only if a strong link joins them, no cannot-link separates them
-  (twin flags that the given names alone raise count as one only if the strong unflagged
-  pairs between the groups are fewer, or as many and none of them of the very same given
-  names), the scored pairs between them are on average a match, and neither fits, nearly as
-  well, a
-  third group the other must stay apart from (a fit by a strong pair the twin guard flagged
-  counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess). Only such components pay
-  for this check. Last, a strong pair an identifier confirms (the state's student id) joins
-  what the rebuilding left apart.
+  (twin flags a typo can explain count as one only if the strong unflagged pairs between
+  the groups are fewer, or as many and none of them of the very same given names), the
+  scored pairs between them are on average a match, and neither fits, nearly as well, a
+  third group the other must stay apart from, also once they merge (a fit by a strong pair
+  the twin guard flagged counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess).
+  Only such components pay for this check. Last, a strong pair an identifier confirms (the
+  state's student id) joins what the rebuilding left apart.
 Judged matches (must-links) are applied first and are never undone by automation.
 """
 
@@ -40,7 +39,7 @@ SAME_NAME = "same_name"
 IDENTIFIER_AGREES = "identifier_agrees"
 """Optional pair column of `cluster()`: an identifier agrees (`IndexedPairs.confirmed`)."""
 TWIN_BY_NAMES = "multiple_birth_by_names"
-"""Optional pair column of `cluster()`: the given names alone raise the twin flag
+"""Optional pair column of `cluster()`: a typo can explain the twin flag
 (`IndexedPairs.by_names`)."""
 COMPLETION_LIMIT = 50
 """Linked components of 3 to this many records have every pair inside them scored, blocked or
@@ -69,11 +68,11 @@ class IndexedPairs:
     """Per pair: an identifier agrees. Two groups joined by such a strong link are one person
     even if a pair between them looks like twins (twins never share an identifier)."""
     by_names: np.ndarray | None = None
-    """Per pair: the twin flag is raised by the given names alone, which a typo can do, not by
-    what the records say (a declared multiple birth, enrollments together, different sexes).
-    Between two groups such flags keep them apart only while the strong unflagged pairs are
-    fewer, or as many and none of the very same given names. None: every flag keeps them
-    apart."""
+    """Per pair: a typo can explain the twin flag: the given names alone raise it, or a
+    declared multiple birth or a second recorded sex does beside given names that differ in
+    spelling only (not enrollments together, not clearly different names). Between two groups
+    such flags keep them apart only while the strong unflagged pairs are fewer, or as many
+    and none of the very same given names. None: every flag keeps them apart."""
 
 
 @dataclass
@@ -114,7 +113,7 @@ class _Link:
     flagged: int = 0
     confirmed: int = 0
     firm: int = 0
-    """Flagged pairs whose flag the records raise, not the given names alone."""
+    """Flagged pairs whose flag no typo explains (`IndexedPairs.by_names` false)."""
     same_name: int = 0
     """Strong unflagged pairs whose given names are the very same."""
 
@@ -128,6 +127,13 @@ class _Link:
         self.confirmed += other.confirmed
         self.firm += other.firm
         self.same_name += other.same_name
+
+
+def _looks_like_twins(link: _Link | None) -> bool:
+    """The pairs between two groups keep them apart (`_Groups.apart`, judgements aside)."""
+    return (link is not None and link.flagged > 0 and link.confirmed == 0
+            and (link.firm > 0 or link.strong < link.flagged
+                 or (link.strong == link.flagged and link.same_name == 0)))
 
 
 class _Groups:
@@ -167,18 +173,15 @@ class _Groups:
 
     def apart(self, ra: int, rb: int) -> bool:
         """Judged apart, or scored pairs between them look like twins and no strong link with
-        an agreeing identifier says they are one person: a flag the records raise, or flags
-        the given names alone raise that the strong unflagged pairs do not outnumber (MARI
+        an agreeing identifier says they are one person: a flag no typo explains, or flags
+        a typo can explain that the strong unflagged pairs do not outnumber (MARI
         against FERNANDA, beside two MARIA FERNANDA records that link to both, is one girl
         called by her names), or only tie without a pair of the very same given names (JUAN
         CARLOS against JUAN CT, beside JUAN | CARLOS: that record is the same child; JUAN
         CARLOS against JUAN PABLO, beside a JUAN that fits both, is a guess)."""
         if rb in self.judged_apart[ra]:
             return True
-        link = self.links[ra].get(rb)
-        return (link is not None and link.flagged > 0 and link.confirmed == 0
-                and (link.firm > 0 or link.strong < link.flagged
-                     or (link.strong == link.flagged and link.same_name == 0)))
+        return _looks_like_twins(self.links[ra].get(rb))
 
     def coherent(self, ra: int, rb: int) -> bool:
         if self.apart(ra, rb):
@@ -212,12 +215,25 @@ class _Groups:
 
     def ambiguous(self, ra: int, rb: int) -> bool:
         """One side fits, nearly as well, a third group that the other side must stay apart
-        from: the merge would be a guess between two people (a name that fits either twin)."""
+        from, and would still have to once they merge: the merge would be a guess between two
+        people (a name that fits either twin). A third group kept apart only by flags the
+        given names raise, which the merged group's strong pairs outvote, is no rival: it is
+        the same child (GUADALUPE against MARIA, beside two MARIA GUADALUPE records)."""
         floor = self.support(ra, rb) - AMBIGUITY_MARGIN_BITS
-        return (any(self.fits(ra, u) and self.support(ra, u) >= floor
-                    for u in self.kept_apart_from(rb))
-                or any(self.fits(rb, u) and self.support(rb, u) >= floor
-                       for u in self.kept_apart_from(ra)))
+        return any(self.fits(x, u) and self.support(x, u) >= floor
+                   and self.apart_once_merged(ra, rb, u)
+                   for x, y in ((ra, rb), (rb, ra)) for u in self.kept_apart_from(y))
+
+    def apart_once_merged(self, ra: int, rb: int, u: int) -> bool:
+        """Group `u` would be kept apart from the union of `ra` and `rb`."""
+        if u in self.judged_apart[ra] or u in self.judged_apart[rb]:
+            return True
+        merged = _Link()
+        for root in (ra, rb):
+            link = self.links[root].get(u)
+            if link is not None:
+                merged.add(link)
+        return _looks_like_twins(merged)
 
     def roots(self) -> set[int]:
         return {self.find(row) for row in self.parent}

@@ -325,7 +325,7 @@ class OnlineMatcher:
         Columns: record_id_l (the given record), record_id_r (indexed), match_weight,
         match_probability, `mw_<comparison>`, possible_multiple_birth, same_name (the given
         names agree exactly), identifier_agrees (an identifier comparison agrees) and
-        multiple_birth_by_names (the given names alone raise the twin flag): the evidence
+        multiple_birth_by_names (a typo can explain the twin flag): the evidence
         batch `link` clusters with.
         """
         prepared = self._prepare(records)

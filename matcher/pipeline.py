@@ -332,8 +332,8 @@ class Linker:
     def indexed_pairs(self, left: np.ndarray, right: np.ndarray, scores: pl.DataFrame,
                       gammas: pl.DataFrame) -> IndexedPairs:
         """Scored pairs as `cluster_indexed` takes them: the scores, the twin flag, and the
-        evidence a rebuild weighs (exact given names, an agreeing identifier, a flag the
-        names alone raise)."""
+        evidence a rebuild weighs (exact given names, an agreeing identifier, a flag a typo
+        can explain)."""
         return IndexedPairs(left, right, scores["match_probability"].to_numpy(),
                             gammas[TWIN_FLAG].to_numpy(), scores["match_weight"].to_numpy(),
                             self.exact_name(gammas),
@@ -471,9 +471,12 @@ class TwinGuard:
     badly garbled).
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
-    A flag the given names alone raise (not the recorded sexes, a declared multiple birth or
-    enrollments together) is marked as such (`TWIN_BY_NAMES`): a typo can raise it, so
-    clustering lets more strong unflagged pairs between two groups outvote it.
+    A flag a typo can explain is marked as such (`TWIN_BY_NAMES`), so clustering lets more
+    strong unflagged pairs between two groups outvote it: one the given names alone raise,
+    or a declared multiple birth or two recorded sexes beside given names that differ in
+    spelling only (a `spelling` level: ALFONSO (F) against ALFENSO (M), or YARITZI against
+    YARETZI, both declared twins). Enrollments together, and those two beside clearly
+    different names or one name inside the other (ANA against ANA KAREN), stay firm.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
     (`GUARD_SIDES`): as expressions (`exprs`) or, for a few pairs, in plain Python (`flags`).
     """
@@ -494,6 +497,9 @@ class TwinGuard:
     (DAN/DANIEL), unless a name may be either sex's (ALEX: ALEJANDRO or ALEJANDRA)."""
     gendered: tuple[int, ...]
     swapped: tuple[int, ...]
+    spelling: tuple[int, ...]
+    """Levels of names that differ in spelling only: a declared multiple birth or a second
+    recorded sex beside them raises a flag that clustering may outvote (`TWIN_BY_NAMES`)."""
     identifiers: tuple[tuple[str, int], ...]
     """(gamma column, last level that is not 'different') of the identifier comparisons."""
     local_id: str | None = None
@@ -523,14 +529,14 @@ class TwinGuard:
             given.level_index("nickname or equivalent form"),
             tuple(i for i in levels if given.levels[i].gendered),
             (given.level_index("first and last name swapped"),),
+            tuple(i for i in levels if given.levels[i].spelling),
             _identifier_levels(comparisons),
             by_kind["local_id"].gamma_column if "local_id" in by_kind else None,
             by_kind["parents"].gamma_column if "parents" in by_kind else None,
             len(by_kind["parents"].levels) - 1 if "parents" in by_kind else 0)
 
     def exprs(self) -> list[pl.Expr]:
-        """The flag (`TWIN_FLAG`) and whether the given names alone raise it
-        (`TWIN_BY_NAMES`)."""
+        """The flag (`TWIN_FLAG`) and whether a typo can explain it (`TWIN_BY_NAMES`)."""
         given = pl.col(self.given)
         # any birth-date level but 'different' (a typo or a missing date does not tell twins
         # apart)
@@ -546,16 +552,23 @@ class TwinGuard:
         # a boy and a girl born the same day to one family, names alike (ALEJANDRO/ALEJAANDRA)
         sexes_differ = sex == self.sex_else if sex is not None else pl.lit(False)
         said_by_names = given.is_in(self.different) & ~same_sex_variant
-        said_by_sexes = (sexes_differ & given.is_in(self.not_same_name)
-                         & ~self._one_name_by_nickname())
-        said_by_records = ((flagged_birth & given.is_in(self.not_same_name)
-                            & ~given.is_in(self.swapped))
-                           | self._enrolled_together())
+        spelling = given.is_in(self.spelling)
+        sexes_and_names_differ = (sexes_differ & given.is_in(self.not_same_name)
+                                  & ~self._one_name_by_nickname())
+        declared = (flagged_birth & given.is_in(self.not_same_name)
+                    & ~given.is_in(self.swapped))
+        together = self._enrolled_together()
         maybe_twins = same_birth & ~identifier_agrees
-        firm = (maybe_twins & ((same_family & said_by_sexes)
-                               | ((same_family | same_parents) & said_by_records))
-                ).fill_null(False)
-        flag = (firm | (maybe_twins & same_family & said_by_names)).fill_null(False)
+        one_family = same_family | same_parents
+        said_by_records = ((same_family & sexes_and_names_differ)
+                           | (one_family & (declared | together)))
+        # a recorded sex or a declared multiple birth beside names that differ in spelling
+        # only (ALFONSO (F) against ALFENSO (M), YARITZI against YARETZI, both declared twins)
+        # is as likely one child with a typo as two: such a flag is not firm
+        firm = (maybe_twins & ~spelling
+                & ((same_family & sexes_and_names_differ) | (one_family & declared))
+                | maybe_twins & one_family & together).fill_null(False)
+        flag = (maybe_twins & (said_by_records | (same_family & said_by_names))).fill_null(False)
         return [flag.alias(TWIN_FLAG), (flag & ~firm).alias(TWIN_BY_NAMES)]
 
     def _one_name_by_nickname(self) -> pl.Expr:
@@ -591,8 +604,8 @@ class TwinGuard:
     def flags(self, gammas: Mapping[str, Sequence[int]],
               sides: Mapping[str, tuple[Sequence[Any], Sequence[Any]]]
               ) -> tuple[list[bool], list[bool]]:
-        """`exprs` per pair in plain Python (for a few pairs): the flags and whether the names
-        alone raise them; `sides`: each `GUARD_SIDES` column of the left and the right
+        """`exprs` per pair in plain Python (for a few pairs): the flags and whether a typo can
+        explain them; `sides`: each `GUARD_SIDES` column of the left and the right
         records."""
         n = len(gammas[self.given])
         agree = _identifier_plain(self.identifiers, gammas, n)
@@ -624,7 +637,7 @@ class TwinGuard:
                  identified: bool, mbf_l: str | None, mbf_r: str | None, together: bool,
                  unisex_l: bool | None, unisex_r: bool | None, parents: int
                  ) -> tuple[bool, bool]:
-        """(flagged, flagged by what the records say: not by the given names alone)."""
+        """(flagged, firmly: no typo explains the flag)."""
         same_family = surname < self.surname_else
         if birth >= self.birth_else or identified:
             return False, False
@@ -635,12 +648,14 @@ class TwinGuard:
         if given not in self.not_same_name:
             return False, False
         declared = (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
+        spelling = given in self.spelling
         if not same_family:
-            return declared, declared
-        firm = declared or (sex == self.sex_else and not (given == self.nickname
-                                                          and not unisex_l and not unisex_r))
+            return declared, declared and not spelling
+        sexes_and_names_differ = sex == self.sex_else and not (
+            given == self.nickname and not unisex_l and not unisex_r)
+        said_by_records = declared or sexes_and_names_differ
         by_names = given in self.different and not (given in self.gendered and sex == 0)
-        return firm or by_names, firm
+        return said_by_records or by_names, said_by_records and not spelling
 
 
 def days_apart(left: str | None, right: str | None) -> int | None:

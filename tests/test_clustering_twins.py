@@ -158,3 +158,33 @@ def test_a_tie_is_broken_by_a_pair_of_the_very_same_given_names(
     pairs = _frame(rows, multiple_birth_by_names=[False, by_names, False],
                    same_name=[False, False, same_name])
     assert _frame_groups(3, pairs) == groups
+
+
+@pytest.mark.parametrize(("by_names", "groups"), [
+    (True, {frozenset({0, 1, 2, 3})}),
+    # a flag the records raise: MARIA stays apart from GUADALUPE, and the fourth record,
+    # fitting either nearly as well, is left alone
+    (False, {frozenset({0}), frozenset({1, 2}), frozenset({3})}),
+])
+def test_a_record_fitting_a_group_kept_apart_only_until_it_joins_is_no_guess(
+        by_names: bool, groups: set[frozenset[int]]) -> None:
+    """GUADALUPE (0), MARIA (1), MARIA GUADALUPE (2, 3), one girl: GUADALUPE against MARIA
+    is flagged by the names, MARIA and one MARIA GUADALUPE share a student id. The other
+    MARIA GUADALUPE (3) fits GUADALUPE nearly as well as those two; once it joins them, two
+    strong unflagged pairs outvote the one flag, so GUADALUPE is not a rival to guess
+    between but the same child."""
+    rows = [(0, 1, 9.1, True), (0, 2, 17.8, False), (0, 3, 19.0, False),
+            (1, 3, 19.0, False), (2, 3, 21.8, False), (1, 2, 35.9, False)]
+    pairs = _frame(rows, multiple_birth_by_names=[by_names] + [False] * 5,
+                   same_name=[False, False, False, False, True, False])
+    assert _frame_groups(4, pairs) == groups
+
+
+def test_a_record_fitting_either_twin_is_still_left_alone_when_a_flag_is_by_names() -> None:
+    """JUAN CARLOS (0, 1) and JUAN PABLO (2, 3), every pair between them flagged by the
+    names; JUAN (4) fits both. Joined to either twin, the other is still kept apart: a guess."""
+    rows = [(0, 1, 30.0, False), (2, 3, 30.0, False),
+            (0, 2, 9.0, True), (0, 3, 9.0, True), (1, 2, 9.0, True), (1, 3, 9.0, True),
+            (4, 0, 15.0, False), (4, 1, 15.0, False), (4, 2, 14.0, False), (4, 3, 14.0, False)]
+    pairs = _frame(rows, multiple_birth_by_names=[flag for *_, flag in rows])
+    assert _frame_groups(5, pairs) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4})}

@@ -153,3 +153,26 @@ def test_one_family_by_its_parents_when_the_surnames_differ(
         {**ROBERTS_TWINS, **right}])
     plain, query = _flags(records, pairs_frame([0], [1]))
     assert plain == query == [flagged]
+
+
+@pytest.mark.parametrize(("left", "right", "by_names"), [
+    # a girl ALFONSO against a boy ALFENSO: names a typo apart, the sex as likely a typo
+    ({"first_name": "Alfonso"}, {"first_name": "Alfenso", "sex": "M"}, True),
+    # a girl MARIA against a boy FERNANDO: a boy and a girl
+    ({"first_name": "Maria"}, {"first_name": "Fernando", "sex": "M"}, False),
+    # ANA against ANA KAREN, one of them a declared twin: maybe her twin sister
+    ({"first_name": "Ana"}, {"first_name": "Ana Karen", "multiple_birth_flag": "Y"}, False),
+    # YARITZI against YARETZI, both declared twins: one girl's name misspelt as likely
+    ({"first_name": "Yaritzi", "multiple_birth_flag": "Y"},
+     {"first_name": "Yaretzi", "multiple_birth_flag": "Y"}, True),
+])
+def test_a_flag_beside_names_that_differ_in_spelling_only_is_not_firm(
+        canonical: CanonicalBuilder, pairs_frame: PairsBuilder, left: dict[str, str],
+        right: dict[str, str], by_names: bool) -> None:
+    """A declared multiple birth or two recorded sexes still flag the pair; beside given names
+    that differ only as a typo or a sound-alike does, the flag is marked as one clustering may
+    outvote (`TWIN_BY_NAMES`), like a flag the names alone raise."""
+    records = canonical([{**FAMILY, **left}, {**FAMILY, **right}])
+    pairs = pairs_frame([0], [1])
+    assert _flags(records, pairs) == ([True], [True])
+    assert _flags(records, pairs, TWIN_BY_NAMES) == ([by_names], [by_names])

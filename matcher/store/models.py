@@ -192,7 +192,7 @@ class Link(Base):
     """An identifier comparison agrees (the state's student id): a strong such pair joins
     what rebuilding a conflicted component left apart; null: unknown, read as False."""
     multiple_birth_by_names: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    """The given names alone raise the twin flag (a typo can): a rebuild lets more strong
+    """A typo can explain the twin flag (`clustering.TWIN_BY_NAMES`): a rebuild lets more strong
     unflagged pairs between two groups outvote it; null: unknown (a pair stored before
     migration 0003), read as False: the flag holds."""
     contributions: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)

@@ -682,7 +682,7 @@ def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:
 
 def _pair_exprs() -> list[pl.Expr]:
     """The `links` pair columns (ids, probability, weight, twin flag, same name, identifier
-    agrees, flag by names alone) in their stored types; the last three stay null where
+    agrees, flag a typo can explain) in their stored types; the last three stay null where
     unknown."""
     return [*map(pl.col, PAIR_COLUMNS[:2]), pl.col(*PAIR_COLUMNS[2:4]).cast(pl.Float64),
             pl.col(PAIR_COLUMNS[4]).fill_null(False).cast(pl.Boolean),
