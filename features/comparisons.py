@@ -73,8 +73,8 @@ class Level:
     """The level says the given names are one name (exact, nickname, compound part, swap)."""
     spelling: bool = False
     """The given names differ in spelling only: a typo, a sound-alike or a known form of one
-    name. Beside such names a declared multiple birth or a second recorded sex may be a typo
-    too (used by the twin guard)."""
+    name. Beside such names a second recorded sex may be a typo too (used by the twin
+    guard)."""
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,8 @@ class IndexedPairs:
     even if a pair between them looks like twins (twins never share an identifier)."""
     by_names: np.ndarray | None = None
     """Per pair: a typo can explain the twin flag: the given names alone raise it, or a
-    declared multiple birth or a second recorded sex does beside given names that differ in
-    spelling only (not enrollments together, not clearly different names). Between two groups
+    second recorded sex does beside given names that differ in spelling only (not a declared
+    multiple birth, not enrollments together). Between two groups
     such flags keep them apart only while the strong unflagged pairs are fewer, or as many
     and none of the very same given names. None: every flag keeps them apart."""
 
@@ -225,7 +225,10 @@ class _Groups:
                    for x, y in ((ra, rb), (rb, ra)) for u in self.kept_apart_from(y))
 
     def apart_once_merged(self, ra: int, rb: int, u: int) -> bool:
-        """Group `u` would be kept apart from the union of `ra` and `rb`."""
+        """Group `u` would be kept apart from the union of `ra` and `rb` by its flags. An
+        agreeing identifier does not lift them here: it ties `u` to the side it is on, which
+        is the question (a girl's two records under one student id say nothing of the twin
+        sister the other side may be)."""
         if u in self.judged_apart[ra] or u in self.judged_apart[rb]:
             return True
         merged = _Link()
@@ -233,6 +236,7 @@ class _Groups:
             link = self.links[root].get(u)
             if link is not None:
                 merged.add(link)
+        merged.confirmed = 0
         return _looks_like_twins(merged)
 
     def roots(self) -> set[int]:

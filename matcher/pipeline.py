@@ -473,10 +473,10 @@ class TwinGuard:
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     A flag a typo can explain is marked as such (`TWIN_BY_NAMES`), so clustering lets more
     strong unflagged pairs between two groups outvote it: one the given names alone raise,
-    or a declared multiple birth or two recorded sexes beside given names that differ in
-    spelling only (a `spelling` level: ALFONSO (F) against ALFENSO (M), or YARITZI against
-    YARETZI, both declared twins). Enrollments together, and those two beside clearly
-    different names or one name inside the other (ANA against ANA KAREN), stay firm.
+    or two recorded sexes beside given names that differ in spelling only (a `spelling`
+    level: ALFONSO (F) against ALFENSO (M)). A declared multiple birth and enrollments
+    together stay firm (declared twins are named alike: JOSE and JOSUE), and so do two sexes
+    beside clearly different names or one name inside the other.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
     (`GUARD_SIDES`): as expressions (`exprs`) or, for a few pairs, in plain Python (`flags`).
     """
@@ -498,8 +498,8 @@ class TwinGuard:
     gendered: tuple[int, ...]
     swapped: tuple[int, ...]
     spelling: tuple[int, ...]
-    """Levels of names that differ in spelling only: a declared multiple birth or a second
-    recorded sex beside them raises a flag that clustering may outvote (`TWIN_BY_NAMES`)."""
+    """Levels of names that differ in spelling only: a second recorded sex beside them
+    raises a flag that clustering may outvote (`TWIN_BY_NAMES`)."""
     identifiers: tuple[tuple[str, int], ...]
     """(gamma column, last level that is not 'different') of the identifier comparisons."""
     local_id: str | None = None
@@ -562,12 +562,10 @@ class TwinGuard:
         one_family = same_family | same_parents
         said_by_records = ((same_family & sexes_and_names_differ)
                            | (one_family & (declared | together)))
-        # a recorded sex or a declared multiple birth beside names that differ in spelling
-        # only (ALFONSO (F) against ALFENSO (M), YARITZI against YARETZI, both declared twins)
-        # is as likely one child with a typo as two: such a flag is not firm
-        firm = (maybe_twins & ~spelling
-                & ((same_family & sexes_and_names_differ) | (one_family & declared))
-                | maybe_twins & one_family & together).fill_null(False)
+        # a second recorded sex beside names that differ in spelling only (ALFONSO (F)
+        # against ALFENSO (M)) is as likely one child with two typos as two children
+        firm = (maybe_twins & ((same_family & sexes_and_names_differ & ~spelling)
+                               | (one_family & (declared | together)))).fill_null(False)
         flag = (maybe_twins & (said_by_records | (same_family & said_by_names))).fill_null(False)
         return [flag.alias(TWIN_FLAG), (flag & ~firm).alias(TWIN_BY_NAMES)]
 
@@ -650,12 +648,12 @@ class TwinGuard:
         declared = (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
         spelling = given in self.spelling
         if not same_family:
-            return declared, declared and not spelling
+            return declared, declared
         sexes_and_names_differ = sex == self.sex_else and not (
             given == self.nickname and not unisex_l and not unisex_r)
-        said_by_records = declared or sexes_and_names_differ
         by_names = given in self.different and not (given in self.gendered and sex == 0)
-        return said_by_records or by_names, said_by_records and not spelling
+        return (declared or sexes_and_names_differ or by_names,
+                declared or (sexes_and_names_differ and not spelling))
 
 
 def days_apart(left: str | None, right: str | None) -> int | None:

@@ -188,3 +188,15 @@ def test_a_record_fitting_either_twin_is_still_left_alone_when_a_flag_is_by_name
             (4, 0, 15.0, False), (4, 1, 15.0, False), (4, 2, 14.0, False), (4, 3, 14.0, False)]
     pairs = _frame(rows, multiple_birth_by_names=[flag for *_, flag in rows])
     assert _frame_groups(5, pairs) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4})}
+
+
+def test_an_identifier_does_not_settle_whether_a_rival_group_joins() -> None:
+    """MARIA (0) and MARIA GUADALUPE (1) share a student id; MARHIA JOSE (2), her declared
+    twin, links strongly to MARIA alone and is flagged against MARIA GUADALUPE. MARIA fits
+    MARIA GUADALUPE nearly as well as MARHIA JOSE: joining MARIA to her twin is a guess,
+    whatever the student id says of MARIA GUADALUPE (it ties her to MARIA, which is the
+    question)."""
+    rows = [(0, 2, 24.0, False), (0, 1, 23.1, False), (1, 2, 9.0, True)]
+    pairs = _frame(rows, identifier_agrees=[False, True, False],
+                   multiple_birth_by_names=[False, False, False])
+    assert _frame_groups(3, pairs) == {frozenset({0, 1}), frozenset({2})}
