@@ -70,9 +70,9 @@ class IndexedPairs:
     by_names: np.ndarray | None = None
     """Per pair: a typo can explain the twin flag: the given names alone raise it, or a
     second recorded sex does beside given names that differ in spelling only (not a declared
-    multiple birth, not enrollments together). Between two groups
-    such flags keep them apart only while the strong unflagged pairs are fewer, or as many
-    and none of the very same given names. None: every flag keeps them apart."""
+    multiple birth, not enrollments together). Between two groups such flags keep them apart
+    only while the strong unflagged pairs are fewer, or as many and none of the very same
+    given names. None: every flag keeps them apart."""
 
 
 @dataclass
@@ -216,9 +216,9 @@ class _Groups:
     def ambiguous(self, ra: int, rb: int) -> bool:
         """One side fits, nearly as well, a third group that the other side must stay apart
         from, and would still have to once they merge: the merge would be a guess between two
-        people (a name that fits either twin). A third group kept apart only by flags the
-        given names raise, which the merged group's strong pairs outvote, is no rival: it is
-        the same child (GUADALUPE against MARIA, beside two MARIA GUADALUPE records)."""
+        people (a name that fits either twin). A third group kept apart only by flags a typo
+        can explain, which the merged group's strong pairs outvote, is no rival: it is the
+        same child (GUADALUPE against MARIA, beside two MARIA GUADALUPE records)."""
         floor = self.support(ra, rb) - AMBIGUITY_MARGIN_BITS
         return any(self.fits(x, u) and self.support(x, u) >= floor
                    and self.apart_once_merged(ra, rb, u)
