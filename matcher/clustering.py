@@ -261,7 +261,11 @@ class _Groups:
                 blocked.add((ra, rb))
                 continue
             self.union(ra, rb)
-            blocked = {(x, y) for x, y in blocked if self.find(x) != self.find(y)}
+            # a merge held back as a guess stays held back whichever root the union keeps
+            # (re-weighing it only when the surviving root changed made the outcome depend
+            # on how the records are numbered: a store's neighbourhood against batch `link`)
+            blocked = {(min(x, y), max(x, y)) for x, y in
+                       ((self.find(a), self.find(b)) for a, b in blocked) if x != y}
 
     def union(self, ra: int, rb: int) -> None:
         if len(self.links[ra]) < len(self.links[rb]):

@@ -200,3 +200,23 @@ def test_an_identifier_does_not_settle_whether_a_rival_group_joins() -> None:
     pairs = _frame(rows, identifier_agrees=[False, True, False],
                    multiple_birth_by_names=[False, False, False])
     assert _frame_groups(3, pairs) == {frozenset({0, 1}), frozenset({2})}
+
+
+def test_a_held_back_guess_does_not_depend_on_how_records_are_numbered() -> None:
+    """PA (0) fits the pair NC | FL (1, 2) and, flagged by the names, FL2 (3), which a shared
+    student id ties to FL. The merge of PA into NC | FL is held back as a guess; FL2 then
+    joins NC | FL. Whichever root that union keeps, the guess stays held back: the store
+    numbers a neighbourhood by record id, batch `link` by input row, and both must agree."""
+    rows = [(0, 3, 4.8, True), (1, 3, 15.5, True), (0, 1, 21.8, False), (0, 2, 27.8, False),
+            (3, 2, 29.4, False), (1, 2, 38.5, False)]
+    columns = {"multiple_birth_by_names": [True, True, False, False, False, False],
+               "same_name": [False, False, True, False, False, False],
+               "identifier_agrees": [False, False, False, False, True, False]}
+    pairs = _frame(rows, **columns)
+    results = set()
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 3, 1, 0], [1, 0, 3, 2], [3, 0, 2, 1]):
+        ids = pl.Series([f"r{i}" for i in order])
+        result = cluster(ids, pairs, THRESHOLDS)
+        groups = result.assignments.group_by("cluster_id").agg("record_id")["record_id"]
+        results.add(frozenset(frozenset(int(r[1:]) for r in g) for g in groups.to_list()))
+    assert results == {frozenset({frozenset({0}), frozenset({1, 2, 3})})}
