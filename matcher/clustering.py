@@ -375,13 +375,14 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
             groups[int(labels[a])].judge_apart(a, b)
     weights = (pairs.weight if pairs.weight is not None
                else np.log2(pairs.probability / np.maximum(1 - pairs.probability, 1e-300)))
+    confirmed, by_names, same_name = (
+        column if column is not None else np.zeros(len(pairs.left), dtype=bool)
+        for column in (pairs.confirmed, pairs.by_names, pairs.same_name))
     for k in index.tolist():
         g = groups[int(labels[pairs.left[k]])]
         g.add_score(int(pairs.left[k]), int(pairs.right[k]), float(pairs.probability[k]),
                     bool(edge[k]), bool(strong[k]), float(weights[k]), bool(pairs.twin_flag[k]),
-                    bool(pairs.confirmed[k]) if pairs.confirmed is not None else False,
-                    bool(pairs.by_names[k]) if pairs.by_names is not None else False,
-                    bool(pairs.same_name[k]) if pairs.same_name is not None else False)
+                    bool(confirmed[k]), bool(by_names[k]), bool(same_name[k]))
     for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True):
         if int(labels[a]) in groups:
             g = groups[int(labels[a])]
@@ -389,9 +390,7 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
             if ra != rb and rb not in g.judged_apart[ra]:
                 g.union(ra, rb)
     order = index[edge[index]]
-    same_name = (pairs.same_name[order] if pairs.same_name is not None
-                 else np.zeros(len(order), dtype=bool))
-    order = order[np.lexsort((-pairs.probability[order], ~same_name))]
+    order = order[np.lexsort((-pairs.probability[order], ~same_name[order]))]
     for component, g in groups.items():
         if len(g.parent) <= AGGLOMERATE_LIMIT:
             g.agglomerate()
@@ -402,10 +401,8 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
                     g.union(ra, rb)
     # last, strong pairs an identifier confirms (the state's own student id: one child to
     # that state's system) join what the rebuilding left apart, unless judged apart
-    confirmed = (index[edge[index] & pairs.confirmed[index]] if pairs.confirmed is not None
-                 else np.zeros(0, dtype=np.int64))
-    for a, b in zip(pairs.left[confirmed].tolist(), pairs.right[confirmed].tolist(),
-                    strict=True):
+    joined = index[edge[index] & confirmed[index]]
+    for a, b in zip(pairs.left[joined].tolist(), pairs.right[joined].tolist(), strict=True):
         g = groups[int(labels[a])]
         ra, rb = g.find(a), g.find(b)
         if ra != rb and rb not in g.judged_apart[ra]:

@@ -559,14 +559,13 @@ class TwinGuard:
                     & ~given.is_in(self.swapped))
         together = self._enrolled_together()
         maybe_twins = same_birth & ~identifier_agrees
-        one_family = same_family | same_parents
-        said_by_records = ((same_family & sexes_and_names_differ)
-                           | (one_family & (declared | together)))
+        said_by_family = (same_family | same_parents) & (declared | together)
+        said_by_sexes = same_family & sexes_and_names_differ
         # a second recorded sex beside names that differ in spelling only (ALFONSO (F)
         # against ALFENSO (M)) is as likely one child with two typos as two children
-        firm = (maybe_twins & ((same_family & sexes_and_names_differ & ~spelling)
-                               | (one_family & (declared | together)))).fill_null(False)
-        flag = (maybe_twins & (said_by_records | (same_family & said_by_names))).fill_null(False)
+        firm = (maybe_twins & ((said_by_sexes & ~spelling) | said_by_family)).fill_null(False)
+        flag = (maybe_twins & (said_by_family | said_by_sexes | (same_family & said_by_names))
+                ).fill_null(False)
         return [flag.alias(TWIN_FLAG), (flag & ~firm).alias(TWIN_BY_NAMES)]
 
     def _one_name_by_nickname(self) -> pl.Expr:
@@ -646,14 +645,13 @@ class TwinGuard:
         if given not in self.not_same_name:
             return False, False
         declared = (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
-        spelling = given in self.spelling
         if not same_family:
             return declared, declared
         sexes_and_names_differ = sex == self.sex_else and not (
             given == self.nickname and not unisex_l and not unisex_r)
         by_names = given in self.different and not (given in self.gendered and sex == 0)
         return (declared or sexes_and_names_differ or by_names,
-                declared or (sexes_and_names_differ and not spelling))
+                declared or (sexes_and_names_differ and given not in self.spelling))
 
 
 def days_apart(left: str | None, right: str | None) -> int | None:
