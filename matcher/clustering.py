@@ -49,6 +49,16 @@ the mother's name). Larger components, rare and costly to complete, keep their b
 AGGLOMERATE_LIMIT = 300
 """Conflicted components up to this size are rebuilt by average linkage; larger ones (rare,
 and a sign of chaining) by their strongest links, which costs linear time."""
+TIE_DECIMALS = 9
+"""Mean match weights equal to this many decimals (bits) are a tie: sums of the same weights
+added in another order differ in the last bits."""
+
+
+def record_rank(record_ids: pl.Series) -> np.ndarray:
+    """Per row, its record id's place in sorted order: what breaks ties when a component is
+    rebuilt, so the outcome does not depend on how the rows are numbered (a store's
+    neighbourhood against batch `link`, Spark's rows against the default engine's)."""
+    return (record_ids.cast(pl.String).rank("ordinal").to_numpy() - 1).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -140,8 +150,11 @@ class _Groups:
     """Union-find over a component's records that keeps, for every two groups, a summary of
     the scored pairs between them and whether a reviewer judged them apart."""
 
-    def __init__(self, members: np.ndarray) -> None:
+    def __init__(self, members: np.ndarray, rank: np.ndarray) -> None:
         self.parent = {int(m): int(m) for m in members}
+        self.first = {int(m): int(rank[m]) for m in members}
+        """Per root: the lowest record rank among its members (names a group whatever root
+        the unions kept)."""
         self.links: dict[int, dict[int, _Link]] = defaultdict(dict)
         self.judged_apart: dict[int, set[int]] = defaultdict(set)
 
@@ -244,19 +257,22 @@ class _Groups:
 
     def agglomerate(self) -> None:
         """Average-linkage merging: the merge with the highest mean match weight first, never
-        one kept apart, never an ambiguous one."""
+        one kept apart, never an ambiguous one. Ties go to the groups holding the lowest
+        record ranks."""
         blocked: set[tuple[int, int]] = set()
         while True:
-            best: tuple[float, int, int, int] | None = None
+            best: tuple[float, int, int, int, int, int] | None = None
             for ra in self.roots():
                 for rb, link in self.links[ra].items():
                     if ra < rb and (ra, rb) not in blocked and self.eligible(ra, rb):
-                        key = (link.weight / link.count, link.strong, ra, rb)
+                        low, high = sorted((self.first[ra], self.first[rb]))
+                        key = (round(link.weight / link.count, TIE_DECIMALS), link.strong,
+                               -low, -high, ra, rb)
                         if best is None or key > best:
                             best = key
             if best is None:
                 return
-            _, _, ra, rb = best
+            ra, rb = best[-2:]
             if self.ambiguous(ra, rb):
                 blocked.add((ra, rb))
                 continue
@@ -271,6 +287,7 @@ class _Groups:
         if len(self.links[ra]) < len(self.links[rb]):
             ra, rb = rb, ra
         self.parent[rb] = ra
+        self.first[ra] = min(self.first[ra], self.first.pop(rb))
         for other, moved in self.links.pop(rb, {}).items():
             if other == ra:
                 continue
@@ -321,8 +338,11 @@ def pairs_to_complete(n: int, edge_left: np.ndarray, edge_right: np.ndarray,
 
 def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
                     must: tuple[np.ndarray, np.ndarray] | None = None,
-                    cannot: tuple[np.ndarray, np.ndarray] | None = None) -> ClusterOutcome:
-    """Cluster rows 0..n-1 from scored pairs and judgements (row-number form)."""
+                    cannot: tuple[np.ndarray, np.ndarray] | None = None,
+                    rank: np.ndarray | None = None) -> ClusterOutcome:
+    """Cluster rows 0..n-1 from scored pairs and judgements (row-number form). `rank` (per
+    row, distinct; `record_rank`) breaks ties when a component is rebuilt; by default the
+    row numbers do."""
     empty = np.zeros(0, dtype=np.int64)
     must_l, must_r = must if must is not None else (empty, empty)
     cannot_l, cannot_r = cannot if cannot is not None else (empty, empty)
@@ -347,7 +367,7 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
              "incoherent_components": len(conflicted)}
     if conflicted:
         labels = _repair(labels, conflicted, pairs, edge, strong, must_l, must_r, cannot_l,
-                         cannot_r)
+                         cannot_r, np.arange(n, dtype=np.int64) if rank is None else rank)
     linked = labels[pairs.left] == labels[pairs.right]
     refused = strong & ~linked
     _, dense = np.unique(labels, return_inverse=True)
@@ -357,7 +377,7 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
 
 def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge: np.ndarray,
             strong: np.ndarray, must_l: np.ndarray, must_r: np.ndarray, cannot_l: np.ndarray,
-            cannot_r: np.ndarray) -> np.ndarray:
+            cannot_r: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """Rebuild each conflicted component: average linkage over its scored pairs, honouring
     cannot-links and refusing merges that would guess between two people."""
     labels = labels.copy()
@@ -368,7 +388,7 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
     members_of = defaultdict(list)
     for row in np.flatnonzero(bad[labels]).tolist():
         members_of[int(labels[row])].append(row)
-    groups = {c: _Groups(np.asarray(m)) for c, m in members_of.items()}
+    groups = {c: _Groups(np.asarray(m), rank) for c, m in members_of.items()}
     index = np.flatnonzero(inside)
     for a, b in zip(cannot_l.tolist(), cannot_r.tolist(), strict=True):
         if labels[a] == labels[b] and int(labels[a]) in groups:
@@ -390,7 +410,9 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
             if ra != rb and rb not in g.judged_apart[ra]:
                 g.union(ra, rb)
     order = index[edge[index]]
-    order = order[np.lexsort((-pairs.probability[order], ~same_name[order]))]
+    rank_l, rank_r = rank[pairs.left[order]], rank[pairs.right[order]]
+    order = order[np.lexsort((np.maximum(rank_l, rank_r), np.minimum(rank_l, rank_r),
+                              -pairs.probability[order], ~same_name[order]))]
     for component, g in groups.items():
         if len(g.parent) <= AGGLOMERATE_LIMIT:
             g.agglomerate()
@@ -480,7 +502,7 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
         return (both["i_l"].to_numpy().astype(np.int64), both["i_r"].to_numpy().astype(np.int64))
 
     outcome = cluster_indexed(len(ids), indexed_pairs, thresholds, judged(must_link),
-                              judged(cannot_link))
+                              judged(cannot_link), record_rank(ids["record_id"]))
     keep = near_match_mask(indexed_pairs, outcome, outcome.labels, thresholds)
     reasons = near_match_reasons(indexed_pairs, outcome, thresholds, keep)
     near = scored.filter(pl.Series(keep)).drop("i_l", "i_r").with_columns(

@@ -36,6 +36,7 @@ from matcher.clustering import (
     near_match_mask,
     near_match_reasons,
     pairs_to_complete,
+    record_rank,
 )
 from matcher.errors import ModelError
 from matcher.schema import CANONICAL_COLUMNS
@@ -316,7 +317,8 @@ class Linker:
         with self._timed("cluster"):
             indexed = self.indexed_pairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
                                          scores, gammas)
-            outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds)
+            outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds,
+                                      rank=record_rank(prepared["record_id"]))
             keep = near_match_mask(indexed, outcome, outcome.labels, self.settings.thresholds)
             near = self._near_matches(prepared, pairs.filter(keep), scores.filter(keep),
                                       gammas.filter(keep),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -220,3 +221,32 @@ def test_a_held_back_guess_does_not_depend_on_how_records_are_numbered() -> None
         groups = result.assignments.group_by("cluster_id").agg("record_id")["record_id"]
         results.add(frozenset(frozenset(int(r[1:]) for r in g) for g in groups.to_list()))
     assert results == {frozenset({frozenset({0}), frozenset({1, 2, 3})})}
+
+
+def _partitions_over_numberings(n: int, pairs: pl.DataFrame) -> set[frozenset[frozenset[int]]]:
+    """The partition `cluster()` gives for every numbering of records r0..r{n-1}."""
+    results = set()
+    for order in itertools.permutations(range(n)):
+        result = cluster(pl.Series([f"r{i}" for i in order]), pairs, THRESHOLDS)
+        groups = result.assignments.group_by("cluster_id").agg("record_id")["record_id"]
+        results.add(frozenset(frozenset(int(r[1:]) for r in g) for g in groups.to_list()))
+    return results
+
+
+def test_an_exact_tie_in_a_rebuild_goes_the_same_way_however_records_are_numbered() -> None:
+    """r0 links to r1 and to r2 by the very same weight; r1 and r2 scored far apart, so r0
+    can join only one of them. Which one is a tie: the lowest record ids win it, whatever the
+    rows' order (a store numbers a neighbourhood by record id, batch `link` by input row)."""
+    pairs = _frame([(0, 1, 20.0, False), (0, 2, 20.0, False), (1, 2, -30.0, False)])
+    assert _partitions_over_numberings(3, pairs) == {
+        frozenset({frozenset({0, 1}), frozenset({2})})}
+
+
+def test_a_tie_in_mean_weight_up_to_rounding_is_still_a_tie() -> None:
+    """Means of weights that agree but for the last bits of their sums (-0.05 + 20.4 against
+    -0.15 + 20.5) tie: r2, the lower record id, joins r0 | r1, not r3, in every numbering."""
+    pairs = _frame([(0, 1, 40.0, False), (0, 2, -0.05, False), (1, 2, 20.4, False),
+                    (0, 3, -0.15, False), (1, 3, 20.5, False), (2, 3, -30.0, False)])
+    assert -0.05 + 20.4 != -0.15 + 20.5
+    assert _partitions_over_numberings(4, pairs) == {
+        frozenset({frozenset({0, 1, 2}), frozenset({3})})}

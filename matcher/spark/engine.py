@@ -33,6 +33,7 @@ from matcher.clustering import (
     near_match_mask,
     near_match_reasons,
     pairs_to_complete,
+    record_rank,
 )
 from matcher.ingest import IngestResult, read_inputs
 from matcher.pipeline import (
@@ -273,7 +274,8 @@ class SparkLinker:
         say("clustering (Spark)")
         with self._timed("cluster"):
             clusters = cluster_on_spark(scored, n, self.settings.thresholds,
-                                        self.staging.download, self.indexed_pairs)
+                                        self.staging.download, self.indexed_pairs,
+                                        record_rank(records["record_id"]))
             self.details["propagation_rounds"] = clusters.propagation_rounds
             ids = records["record_id"]
             near = self._near_matches(scored, clusters.labels, ids)

@@ -34,8 +34,9 @@ FLAG = "possible_multiple_birth"
 
 PAIR_ORDER = (RULE, "idx_r", "idx_l")
 """The order the default engine's candidate pairs come in (by rule, then as polars' join
-emits them: by right row, then left row). `cluster_indexed` and `near_match_mask` break ties
-in probability by pair order, so the Spark engine hands them pairs in this order."""
+emits them: by right row, then left row). `near_match_mask` breaks ties in probability by
+pair order, so the Spark engine hands pairs in this order (`cluster_indexed` breaks its ties
+by record rank)."""
 
 Download = Callable[["DataFrame", str], pl.DataFrame]
 Indexer = Callable[[pl.DataFrame, np.ndarray, np.ndarray], IndexedPairs]
@@ -83,7 +84,7 @@ class Clusters:
 
 
 def cluster_on_spark(scored: DataFrame, n: int, thresholds: Thresholds,
-                     download: Download, indexer: Indexer) -> Clusters:
+                     download: Download, indexer: Indexer, rank: np.ndarray) -> Clusters:
     """Cluster rows 0..n-1 from the scored pairs (idx_l, idx_r, rule and the scored-pair
     columns) exactly as `cluster_indexed` does."""
     from pyspark.sql import functions as F
@@ -108,25 +109,25 @@ def cluster_on_spark(scored: DataFrame, n: int, thresholds: Thresholds,
     inside.unpersist()
     stats["incoherent_components"] = int(pairs[LABEL].n_unique()) if len(pairs) else 0
     if len(pairs):
-        labels = repair(labels, pairs, thresholds, indexer)
+        labels = repair(labels, pairs, thresholds, indexer, rank)
     stats["clusters"] = len(np.unique(labels)) if n else 0
     return Clusters(labels, stats, rounds)
 
 
 def repair(labels: np.ndarray, pairs: pl.DataFrame, thresholds: Thresholds,
-           indexer: Indexer) -> np.ndarray:
+           indexer: Indexer, rank: np.ndarray) -> np.ndarray:
     """Rebuild the conflicted components with `cluster_indexed` on just their rows.
 
     Their links and conflicts are all among the collected pairs, so `cluster_indexed` sees
-    the same components and the same conflicts as on the whole data. Pairs go in
-    `PAIR_ORDER`: ties in probability are broken by it.
+    the same components and the same conflicts as on the whole data; `rank` (per row of the
+    whole data, `record_rank`) breaks ties as it does there.
     """
     pairs = pairs.sort(*PAIR_ORDER)
     members = np.unique(np.concatenate([pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy()]))
     local_l = np.searchsorted(members, pairs["idx_l"].to_numpy())
     local_r = np.searchsorted(members, pairs["idx_r"].to_numpy())
     indexed = indexer(pairs, local_l.astype(np.int64), local_r.astype(np.int64))
-    outcome = cluster_indexed(len(members), indexed, thresholds)
+    outcome = cluster_indexed(len(members), indexed, thresholds, rank=rank[members])
     # members are sorted, so a cluster's first member is its smallest row number
     _, first = np.unique(outcome.labels, return_index=True)
     smallest = members[first]
