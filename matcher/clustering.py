@@ -11,8 +11,9 @@ Two guards keep two different children apart:
   scored pairs between them are on average a match, and neither fits, nearly as well, a
   third group the other must stay apart from, also once they merge (a fit by a strong pair
   the twin guard flagged counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess).
-  Only such components pay for this check. Last, a strong pair an identifier confirms (the
-  state's student id) joins what the rebuilding left apart.
+  Only such components pay for this check; exact ties go by record id (`record_rank`), so
+  the outcome does not depend on how rows are numbered. Last, a strong pair an identifier
+  confirms (the state's student id) joins what the rebuilding left apart.
 Judged matches (must-links) are applied first and are never undone by automation.
 """
 
@@ -441,9 +442,10 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
 
 
 def near_match_mask(pairs: IndexedPairs, outcome: ClusterOutcome, labels: np.ndarray,
-                    thresholds: Thresholds) -> np.ndarray:
+                    thresholds: Thresholds, rank: np.ndarray | None = None) -> np.ndarray:
     """Pairs for review: in the band or refused, ends in different clusters, best pair per
-    cluster pair only (one queue item per decision a reviewer has to make)."""
+    cluster pair only (one queue item per decision a reviewer has to make). Of pairs equally
+    probable, the one of the lowest record ranks (`record_rank`; by default row numbers)."""
     candidate = (~outcome.linked) & (pairs.probability >= thresholds.lower)
     index = np.flatnonzero(candidate)
     if not len(index):
@@ -451,7 +453,10 @@ def near_match_mask(pairs: IndexedPairs, outcome: ClusterOutcome, labels: np.nda
     a = labels[pairs.left[index]]
     b = labels[pairs.right[index]]
     key = np.minimum(a, b) * (labels.max() + 1) + np.maximum(a, b)
-    order = np.lexsort((-pairs.probability[index], key))
+    rank_l, rank_r = ((pairs.left[index], pairs.right[index]) if rank is None
+                      else (rank[pairs.left[index]], rank[pairs.right[index]]))
+    order = np.lexsort((np.maximum(rank_l, rank_r), np.minimum(rank_l, rank_r),
+                        -pairs.probability[index], key))
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
     keep = np.zeros(len(pairs.left), dtype=bool)
@@ -501,9 +506,10 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
         both = indexed(frame.select("record_id_l", "record_id_r"))
         return (both["i_l"].to_numpy().astype(np.int64), both["i_r"].to_numpy().astype(np.int64))
 
+    rank = record_rank(ids["record_id"])
     outcome = cluster_indexed(len(ids), indexed_pairs, thresholds, judged(must_link),
-                              judged(cannot_link), record_rank(ids["record_id"]))
-    keep = near_match_mask(indexed_pairs, outcome, outcome.labels, thresholds)
+                              judged(cannot_link), rank)
+    keep = near_match_mask(indexed_pairs, outcome, outcome.labels, thresholds, rank)
     reasons = near_match_reasons(indexed_pairs, outcome, thresholds, keep)
     near = scored.filter(pl.Series(keep)).drop("i_l", "i_r").with_columns(
         pl.Series("reason", reasons))

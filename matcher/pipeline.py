@@ -317,9 +317,11 @@ class Linker:
         with self._timed("cluster"):
             indexed = self.indexed_pairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
                                          scores, gammas)
+            rank = record_rank(prepared["record_id"])
             outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds,
-                                      rank=record_rank(prepared["record_id"]))
-            keep = near_match_mask(indexed, outcome, outcome.labels, self.settings.thresholds)
+                                      rank=rank)
+            keep = near_match_mask(indexed, outcome, outcome.labels, self.settings.thresholds,
+                                   rank)
             near = self._near_matches(prepared, pairs.filter(keep), scores.filter(keep),
                                       gammas.filter(keep),
                                       near_match_reasons(indexed, outcome,

@@ -250,3 +250,15 @@ def test_a_tie_in_mean_weight_up_to_rounding_is_still_a_tie() -> None:
     assert -0.05 + 20.4 != -0.15 + 20.5
     assert _partitions_over_numberings(4, pairs) == {
         frozenset({frozenset({0, 1, 2}), frozenset({3})})}
+
+
+def test_of_equally_probable_band_pairs_the_queue_shows_the_lowest_record_ids() -> None:
+    """r0 | r1 and r2 | r3 are two people; r0-r2 and r1-r3 fall in the band with the very
+    same score. One review item, naming r0 and r2, whatever the rows' order."""
+    pairs = _frame([(0, 1, 30.0, False), (2, 3, 30.0, False), (1, 3, 2.0, False),
+                    (0, 2, 2.0, False)])
+    shown = set()
+    for order in itertools.permutations(range(4)):
+        near = cluster(pl.Series([f"r{i}" for i in order]), pairs, THRESHOLDS).near_matches
+        shown.add(tuple(near.select("record_id_l", "record_id_r").rows()))
+    assert shown == {(("r0", "r2"),)}

@@ -273,12 +273,12 @@ class SparkLinker:
                 scored, features, n, records["source"].to_numpy() if link_only else None)
         say("clustering (Spark)")
         with self._timed("cluster"):
-            clusters = cluster_on_spark(scored, n, self.settings.thresholds,
-                                        self.staging.download, self.indexed_pairs,
-                                        record_rank(records["record_id"]))
-            self.details["propagation_rounds"] = clusters.propagation_rounds
             ids = records["record_id"]
-            near = self._near_matches(scored, clusters.labels, ids)
+            rank = record_rank(ids)
+            clusters = cluster_on_spark(scored, n, self.settings.thresholds,
+                                        self.staging.download, self.indexed_pairs, rank)
+            self.details["propagation_rounds"] = clusters.propagation_rounds
+            near = self._near_matches(scored, clusters.labels, ids, rank)
             identities = identity_table(ids, clusters.labels)
             pairs = (self._scored_frame(self.staging.download(scored, "pairs"), ids)
                      if keep_pairs else self._scored_frame(collect(scored.limit(0)), ids))
@@ -333,8 +333,8 @@ class SparkLinker:
             scored.drop("idx_l", "idx_r", RULE),
             scored.select(pl.col(RULE).cast(pl.UInt8))], how="horizontal")
 
-    def _near_matches(self, scored: DataFrame, labels: np.ndarray, ids: pl.Series
-                      ) -> pl.DataFrame:
+    def _near_matches(self, scored: DataFrame, labels: np.ndarray, ids: pl.Series,
+                      rank: np.ndarray) -> pl.DataFrame:
         """Pairs for review, chosen by the default engine's `near_match_mask`: the pairs at
         or above the lower threshold whose ends ended in different clusters."""
         from pyspark.sql import functions as F
@@ -356,7 +356,7 @@ class SparkLinker:
                                      rows["idx_r"].to_numpy().astype(np.int64))
         outcome = ClusterOutcome(labels, np.zeros(len(rows), dtype=bool),
                                  indexed.probability >= thresholds.upper)
-        keep = near_match_mask(indexed, outcome, labels, thresholds)
+        keep = near_match_mask(indexed, outcome, labels, thresholds, rank)
         reasons = near_match_reasons(indexed, outcome, thresholds, keep)
         return (frame.filter(pl.Series(keep))
                 .with_columns(pl.Series("reason", reasons))

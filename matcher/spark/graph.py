@@ -34,9 +34,9 @@ FLAG = "possible_multiple_birth"
 
 PAIR_ORDER = (RULE, "idx_r", "idx_l")
 """The order the default engine's candidate pairs come in (by rule, then as polars' join
-emits them: by right row, then left row). `near_match_mask` breaks ties in probability by
-pair order, so the Spark engine hands pairs in this order (`cluster_indexed` breaks its ties
-by record rank)."""
+emits them: by right row, then left row). `cluster_indexed` and `near_match_mask` break ties
+by record rank, not pair order; the Spark engine still hands them pairs in this order, so
+that weights are summed in the same order and the outputs come in it."""
 
 Download = Callable[["DataFrame", str], pl.DataFrame]
 Indexer = Callable[[pl.DataFrame, np.ndarray, np.ndarray], IndexedPairs]
