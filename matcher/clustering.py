@@ -62,6 +62,14 @@ def record_rank(record_ids: pl.Series) -> np.ndarray:
     return (record_ids.cast(pl.String).rank("ordinal").to_numpy() - 1).astype(np.int64)
 
 
+def _by_record_rank(rank: np.ndarray, left: np.ndarray, right: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """`np.lexsort` keys (least significant first) ordering pairs by their records' ranks:
+    the lower rank of the two, then the higher."""
+    rank_l, rank_r = rank[left], rank[right]
+    return np.maximum(rank_l, rank_r), np.minimum(rank_l, rank_r)
+
+
 @dataclass(frozen=True)
 class IndexedPairs:
     """Scored pairs over row numbers 0..n-1."""
@@ -411,8 +419,7 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
             if ra != rb and rb not in g.judged_apart[ra]:
                 g.union(ra, rb)
     order = index[edge[index]]
-    rank_l, rank_r = rank[pairs.left[order]], rank[pairs.right[order]]
-    order = order[np.lexsort((np.maximum(rank_l, rank_r), np.minimum(rank_l, rank_r),
+    order = order[np.lexsort((*_by_record_rank(rank, pairs.left[order], pairs.right[order]),
                               -pairs.probability[order], ~same_name[order]))]
     for component, g in groups.items():
         if len(g.parent) <= AGGLOMERATE_LIMIT:
@@ -453,9 +460,8 @@ def near_match_mask(pairs: IndexedPairs, outcome: ClusterOutcome, labels: np.nda
     a = labels[pairs.left[index]]
     b = labels[pairs.right[index]]
     key = np.minimum(a, b) * (labels.max() + 1) + np.maximum(a, b)
-    rank_l, rank_r = ((pairs.left[index], pairs.right[index]) if rank is None
-                      else (rank[pairs.left[index]], rank[pairs.right[index]]))
-    order = np.lexsort((np.maximum(rank_l, rank_r), np.minimum(rank_l, rank_r),
+    rank = np.arange(len(labels), dtype=np.int64) if rank is None else rank
+    order = np.lexsort((*_by_record_rank(rank, pairs.left[index], pairs.right[index]),
                         -pairs.probability[index], key))
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
