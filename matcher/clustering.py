@@ -11,7 +11,7 @@ Two guards keep two different children apart:
   scored pairs between them are on average a match, and neither fits, nearly as well, a
   third group the other must stay apart from, also once they merge (a fit by a strong pair
   the twin guard flagged counts: MARIA beside MARIA JOSE and MARIA FERNANDA is a guess).
-  Only such components pay for this check; exact ties go by record id (`record_rank`), so
+  Only such components pay for this check; exact ties go by record id (`_record_rank`), so
   the outcome does not depend on how rows are numbered. Last, a strong pair an identifier
   confirms (the state's student id) joins what the rebuilding left apart.
 Judged matches (must-links) are applied first and are never undone by automation.
@@ -55,11 +55,16 @@ TIE_DECIMALS = 9
 added in another order differ in the last bits."""
 
 
-def record_rank(record_ids: pl.Series) -> np.ndarray:
-    """Per row, its record id's place in sorted order: what breaks ties when a component is
-    rebuilt, so the outcome does not depend on how the rows are numbered (a store's
-    neighbourhood against batch `link`, Spark's rows against the default engine's)."""
-    return (record_ids.cast(pl.String).rank("ordinal").to_numpy() - 1).astype(np.int64)
+def _record_rank(record_ids: pl.Series | None, rows: np.ndarray, n: int) -> np.ndarray:
+    """Per row of 0..n-1, a rank that orders `rows` as their record ids sort (0 elsewhere;
+    by row number without ids): what breaks ties, so the outcome does not depend on how rows
+    are numbered (a store's neighbourhood against batch `link`, Spark's rows against the
+    default engine's). Only the order among `rows` is read, so only they are ranked."""
+    if record_ids is None:
+        return np.arange(n, dtype=np.int64)
+    rank = np.zeros(n, dtype=np.int64)
+    rank[rows] = record_ids.gather(rows).cast(pl.String).rank("ordinal").to_numpy()
+    return rank
 
 
 def _by_record_rank(rank: np.ndarray, left: np.ndarray, right: np.ndarray
@@ -348,10 +353,9 @@ def pairs_to_complete(n: int, edge_left: np.ndarray, edge_right: np.ndarray,
 def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
                     must: tuple[np.ndarray, np.ndarray] | None = None,
                     cannot: tuple[np.ndarray, np.ndarray] | None = None,
-                    rank: np.ndarray | None = None) -> ClusterOutcome:
-    """Cluster rows 0..n-1 from scored pairs and judgements (row-number form). `rank` (per
-    row, distinct; `record_rank`) breaks ties when a component is rebuilt; by default the
-    row numbers do."""
+                    record_ids: pl.Series | None = None) -> ClusterOutcome:
+    """Cluster rows 0..n-1 from scored pairs and judgements (row-number form). `record_ids`
+    (per row) break ties when a component is rebuilt; without them the row numbers do."""
     empty = np.zeros(0, dtype=np.int64)
     must_l, must_r = must if must is not None else (empty, empty)
     cannot_l, cannot_r = cannot if cannot is not None else (empty, empty)
@@ -376,7 +380,7 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
              "incoherent_components": len(conflicted)}
     if conflicted:
         labels = _repair(labels, conflicted, pairs, edge, strong, must_l, must_r, cannot_l,
-                         cannot_r, np.arange(n, dtype=np.int64) if rank is None else rank)
+                         cannot_r, record_ids)
     linked = labels[pairs.left] == labels[pairs.right]
     refused = strong & ~linked
     _, dense = np.unique(labels, return_inverse=True)
@@ -386,7 +390,7 @@ def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,
 
 def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge: np.ndarray,
             strong: np.ndarray, must_l: np.ndarray, must_r: np.ndarray, cannot_l: np.ndarray,
-            cannot_r: np.ndarray, rank: np.ndarray) -> np.ndarray:
+            cannot_r: np.ndarray, record_ids: pl.Series | None) -> np.ndarray:
     """Rebuild each conflicted component: average linkage over its scored pairs, honouring
     cannot-links and refusing merges that would guess between two people."""
     labels = labels.copy()
@@ -395,7 +399,9 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
     inside = bad[labels[pairs.left]] & (labels[pairs.left] == labels[pairs.right])
     next_label = int(labels.max()) + 1
     members_of = defaultdict(list)
-    for row in np.flatnonzero(bad[labels]).tolist():
+    rows = np.flatnonzero(bad[labels])
+    rank = _record_rank(record_ids, rows, len(labels))
+    for row in rows.tolist():
         members_of[int(labels[row])].append(row)
     groups = {c: _Groups(np.asarray(m), rank) for c, m in members_of.items()}
     index = np.flatnonzero(inside)
@@ -449,10 +455,11 @@ def _repair(labels: np.ndarray, conflicted: set[int], pairs: IndexedPairs, edge:
 
 
 def near_match_mask(pairs: IndexedPairs, outcome: ClusterOutcome, labels: np.ndarray,
-                    thresholds: Thresholds, rank: np.ndarray | None = None) -> np.ndarray:
+                    thresholds: Thresholds, record_ids: pl.Series | None = None
+                    ) -> np.ndarray:
     """Pairs for review: in the band or refused, ends in different clusters, best pair per
     cluster pair only (one queue item per decision a reviewer has to make). Of pairs equally
-    probable, the one of the lowest record ranks (`record_rank`; by default row numbers)."""
+    probable, the one of the lowest record ids (without them, row numbers)."""
     candidate = (~outcome.linked) & (pairs.probability >= thresholds.lower)
     index = np.flatnonzero(candidate)
     if not len(index):
@@ -460,7 +467,8 @@ def near_match_mask(pairs: IndexedPairs, outcome: ClusterOutcome, labels: np.nda
     a = labels[pairs.left[index]]
     b = labels[pairs.right[index]]
     key = np.minimum(a, b) * (labels.max() + 1) + np.maximum(a, b)
-    rank = np.arange(len(labels), dtype=np.int64) if rank is None else rank
+    rank = _record_rank(record_ids, np.unique(np.concatenate(
+        [pairs.left[index], pairs.right[index]])), len(labels))
     order = np.lexsort((*_by_record_rank(rank, pairs.left[index], pairs.right[index]),
                         -pairs.probability[index], key))
     first = np.ones(len(order), dtype=bool)
@@ -512,10 +520,9 @@ def cluster(record_ids: pl.Series, pairs: pl.DataFrame, thresholds: Thresholds,
         both = indexed(frame.select("record_id_l", "record_id_r"))
         return (both["i_l"].to_numpy().astype(np.int64), both["i_r"].to_numpy().astype(np.int64))
 
-    rank = record_rank(ids["record_id"])
     outcome = cluster_indexed(len(ids), indexed_pairs, thresholds, judged(must_link),
-                              judged(cannot_link), rank)
-    keep = near_match_mask(indexed_pairs, outcome, outcome.labels, thresholds, rank)
+                              judged(cannot_link), ids["record_id"])
+    keep = near_match_mask(indexed_pairs, outcome, outcome.labels, thresholds, ids["record_id"])
     reasons = near_match_reasons(indexed_pairs, outcome, thresholds, keep)
     near = scored.filter(pl.Series(keep)).drop("i_l", "i_r").with_columns(
         pl.Series("reason", reasons))

@@ -36,7 +36,6 @@ from matcher.clustering import (
     near_match_mask,
     near_match_reasons,
     pairs_to_complete,
-    record_rank,
 )
 from matcher.errors import ModelError
 from matcher.schema import CANONICAL_COLUMNS
@@ -317,11 +316,11 @@ class Linker:
         with self._timed("cluster"):
             indexed = self.indexed_pairs(pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy(),
                                          scores, gammas)
-            rank = record_rank(prepared["record_id"])
+            ids = prepared["record_id"]
             outcome = cluster_indexed(len(prepared), indexed, self.settings.thresholds,
-                                      rank=rank)
+                                      record_ids=ids)
             keep = near_match_mask(indexed, outcome, outcome.labels, self.settings.thresholds,
-                                   rank)
+                                   ids)
             near = self._near_matches(prepared, pairs.filter(keep), scores.filter(keep),
                                       gammas.filter(keep),
                                       near_match_reasons(indexed, outcome,

@@ -33,7 +33,6 @@ from matcher.clustering import (
     near_match_mask,
     near_match_reasons,
     pairs_to_complete,
-    record_rank,
 )
 from matcher.ingest import IngestResult, read_inputs
 from matcher.pipeline import (
@@ -274,11 +273,10 @@ class SparkLinker:
         say("clustering (Spark)")
         with self._timed("cluster"):
             ids = records["record_id"]
-            rank = record_rank(ids)
             clusters = cluster_on_spark(scored, n, self.settings.thresholds,
-                                        self.staging.download, self.indexed_pairs, rank)
+                                        self.staging.download, self.indexed_pairs, ids)
             self.details["propagation_rounds"] = clusters.propagation_rounds
-            near = self._near_matches(scored, clusters.labels, ids, rank)
+            near = self._near_matches(scored, clusters.labels, ids)
             identities = identity_table(ids, clusters.labels)
             pairs = (self._scored_frame(self.staging.download(scored, "pairs"), ids)
                      if keep_pairs else self._scored_frame(collect(scored.limit(0)), ids))
@@ -333,8 +331,8 @@ class SparkLinker:
             scored.drop("idx_l", "idx_r", RULE),
             scored.select(pl.col(RULE).cast(pl.UInt8))], how="horizontal")
 
-    def _near_matches(self, scored: DataFrame, labels: np.ndarray, ids: pl.Series,
-                      rank: np.ndarray) -> pl.DataFrame:
+    def _near_matches(self, scored: DataFrame, labels: np.ndarray, ids: pl.Series
+                      ) -> pl.DataFrame:
         """Pairs for review, chosen by the default engine's `near_match_mask`: the pairs at
         or above the lower threshold whose ends ended in different clusters."""
         from pyspark.sql import functions as F
@@ -356,7 +354,7 @@ class SparkLinker:
                                      rows["idx_r"].to_numpy().astype(np.int64))
         outcome = ClusterOutcome(labels, np.zeros(len(rows), dtype=bool),
                                  indexed.probability >= thresholds.upper)
-        keep = near_match_mask(indexed, outcome, labels, thresholds, rank)
+        keep = near_match_mask(indexed, outcome, labels, thresholds, ids)
         reasons = near_match_reasons(indexed, outcome, thresholds, keep)
         return (frame.filter(pl.Series(keep))
                 .with_columns(pl.Series("reason", reasons))

@@ -84,7 +84,7 @@ class Clusters:
 
 
 def cluster_on_spark(scored: DataFrame, n: int, thresholds: Thresholds,
-                     download: Download, indexer: Indexer, rank: np.ndarray) -> Clusters:
+                     download: Download, indexer: Indexer, record_ids: pl.Series) -> Clusters:
     """Cluster rows 0..n-1 from the scored pairs (idx_l, idx_r, rule and the scored-pair
     columns) exactly as `cluster_indexed` does."""
     from pyspark.sql import functions as F
@@ -109,25 +109,26 @@ def cluster_on_spark(scored: DataFrame, n: int, thresholds: Thresholds,
     inside.unpersist()
     stats["incoherent_components"] = int(pairs[LABEL].n_unique()) if len(pairs) else 0
     if len(pairs):
-        labels = repair(labels, pairs, thresholds, indexer, rank)
+        labels = repair(labels, pairs, thresholds, indexer, record_ids)
     stats["clusters"] = len(np.unique(labels)) if n else 0
     return Clusters(labels, stats, rounds)
 
 
 def repair(labels: np.ndarray, pairs: pl.DataFrame, thresholds: Thresholds,
-           indexer: Indexer, rank: np.ndarray) -> np.ndarray:
+           indexer: Indexer, record_ids: pl.Series) -> np.ndarray:
     """Rebuild the conflicted components with `cluster_indexed` on just their rows.
 
     Their links and conflicts are all among the collected pairs, so `cluster_indexed` sees
-    the same components and the same conflicts as on the whole data; `rank` (per row of the
-    whole data, `record_rank`) breaks ties as it does there.
+    the same components and the same conflicts as on the whole data; their `record_ids`
+    (per row of the whole data) break ties as they do there.
     """
     pairs = pairs.sort(*PAIR_ORDER)
     members = np.unique(np.concatenate([pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy()]))
     local_l = np.searchsorted(members, pairs["idx_l"].to_numpy())
     local_r = np.searchsorted(members, pairs["idx_r"].to_numpy())
     indexed = indexer(pairs, local_l.astype(np.int64), local_r.astype(np.int64))
-    outcome = cluster_indexed(len(members), indexed, thresholds, rank=rank[members])
+    outcome = cluster_indexed(len(members), indexed, thresholds,
+                              record_ids=record_ids.gather(members))
     # members are sorted, so a cluster's first member is its smallest row number
     _, first = np.unique(outcome.labels, return_index=True)
     smallest = members[first]
