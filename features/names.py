@@ -57,12 +57,20 @@ def split_surnames(last_1: pl.Expr, last_2: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Paternal and maternal surname from two fields.
 
     When the maternal field is empty and the paternal holds two words ('GARCIA LOPEZ',
-    'GARCIA-LOPEZ'), the second word moves to the maternal surname. Both results are compacted.
+    'GARCIA-LOPEZ'), the second word moves to the maternal surname. When the paternal field
+    holds both and the maternal repeats its last word ('GARCIA LOPEZ' and 'LOPEZ': a system
+    that keeps the full surname in the first field), the repeat is dropped from the paternal.
+    Both results are compacted.
     """
-    first_word = last_1.str.split(" ").list.first()
-    rest = last_1.str.split(" ").list.slice(1).list.join("")
+    words = last_1.str.split(" ")
+    first_word = words.list.first()
+    rest = words.list.slice(1).list.join("")
     two_in_one = last_2.is_null() & last_1.str.contains(" ")
-    paternal = pl.when(two_in_one).then(first_word).otherwise(compact(last_1))
+    repeated = (words.list.len() > 1) & (words.list.last() == compact(last_2))
+    paternal = (pl.when(two_in_one).then(first_word)
+                .when(repeated.fill_null(False))
+                .then(words.list.slice(0, words.list.len() - 1).list.join(""))
+                .otherwise(compact(last_1)))
     maternal = pl.when(two_in_one).then(null_if_blank(rest)).otherwise(compact(last_2))
     return paternal, maternal
 

@@ -249,6 +249,12 @@ SPLIT_CASES = [
     ((None, "Lopez"), (None, "LOPEZ")),
     # both fields filled: nothing moves, each is compacted
     (("Garcia Lopez", "Perez"), ("GARCIALOPEZ", "PEREZ")),
+    # the maternal field repeats the paternal field's last word: the repeat is dropped there
+    (("Garcia Lopez", "Lopez"), ("GARCIA", "LOPEZ")),
+    (("García-López", "LÓPEZ"), ("GARCIA", "LOPEZ")),
+    (("Lopez de la Cruz", "De La Cruz"), ("LOPEZ", "DELACRUZ")),
+    (("Lopez Garcia", "Lopez"), ("LOPEZGARCIA", "LOPEZ")),
+    (("Lopez", "Lopez"), ("LOPEZ", "LOPEZ")),
     (("Dela Cruz", None), ("DELACRUZ", None)),
 ]
 
