@@ -14,7 +14,7 @@ reference the tests hold the vectorised path to).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from operator import itemgetter
@@ -58,6 +58,8 @@ SMALL_COMPARE_PAIRS = 200
 """Up to this many pairs `compare` runs in plain Python (`compare_plain`): each polars
 expression costs tens of microseconds whatever the rows, and the level chains have hundreds
 of them, while one record's few hundred candidates share most of their values."""
+COMPARE_CHUNK = 250_000
+"""Candidate pairs compared at once; bounds the memory of the frames of their values."""
 
 
 @dataclass(frozen=True)
@@ -493,23 +495,31 @@ def add_similarities(frame: pl.DataFrame, needed: set[tuple[str, str]],
 def distinct_value_pairs(left: pl.Series, right: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the number of its distinct (left, right) value pair; and per distinct pair,
     a row holding it. Names and dates repeat: of 8.7M candidate pairs at 1M records, 1–13%
-    of the value pairs are distinct, so a similarity costs a third.
+    of the value pairs are distinct, so a similarity costs a third."""
+    return distinct_pairs(value_codes(left.to_frame()), value_codes(right.to_frame()))
 
-    Pairs are told apart by a hash of both values, checked against the values themselves:
-    on a collision every row counts as distinct (exact either way)."""
-    n = len(left)
-    if n == 0:
+
+def value_codes(frame: pl.DataFrame) -> np.ndarray:
+    """Per row, a code the rows holding the very same values share (the first such row's
+    number): grouping compares the values themselves, lists and nulls included."""
+    if frame.is_empty():
+        return np.zeros(0, dtype=np.int64)
+    return (frame.with_row_index("__row").select(pl.col("__row").min().over(frame.columns))
+            .to_series().to_numpy().astype(np.int64))
+
+
+def distinct_pairs(left_codes: np.ndarray, right_codes: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair of codes (`value_codes` of each side), the number of its distinct pair; and
+    per distinct pair, the first pair holding it."""
+    if len(left_codes) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    values = pl.DataFrame([left.alias("l"), right.alias("r")])
-    rows = (values.select(pl.struct("l", "r").hash().rank("dense")).to_series().to_numpy()
-            .astype(np.int64) - 1)
-    first = np.empty(int(rows.max()) + 1, dtype=np.int64)
-    first[rows] = np.arange(n)
-    held = pl.Series(first[rows])
-    if not (left.gather(held).eq_missing(left).all()
-            and right.gather(held).eq_missing(right).all()):
-        return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
-    return rows, first
+    key = left_codes * (int(right_codes.max()) + 1) + right_codes
+    held_by = value_codes(pl.Series("key", key).to_frame())
+    first = np.flatnonzero(held_by == np.arange(len(held_by)))
+    number = np.empty(len(held_by), dtype=np.int64)
+    number[first] = np.arange(len(first))
+    return number[held_by], first
 
 
 def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison],
@@ -525,15 +535,79 @@ def compare(prepared: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[C
 def compare_vectorised(prepared: pl.DataFrame, pairs: pl.DataFrame,
                        comparisons: Sequence[Comparison], right: pl.DataFrame | None = None
                        ) -> pl.DataFrame:
-    """`compare` in polars over the frame of both sides' columns per pair."""
-    columns = set().union(*(c.columns() for c in comparisons))
-    frame = pair_frame(prepared, pairs, columns, right)
+    """`compare` in polars: each group of comparisons (`_leaf_groups`) evaluated once per
+    distinct pair of the values it reads (`_distinct_levels`), `COMPARE_CHUNK` pairs at a
+    time. The rows' value codes are found once for all the chunks."""
+    right = prepared if right is None else right
+    cutoffs = distance_cutoffs(tuple(comparisons))
+    present = set(prepared.columns)  # `DataFrame.columns` builds a new list on every access
+    idx_l, idx_r = pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy()
+    levels: dict[str, pl.Series] = {}
+    for group in _leaf_groups(tuple(comparisons)):
+        columns = sorted({col for c in group for col in c.sorted_columns if col in present})
+        codes_l, codes_r = _side_codes(prepared, right, columns, idx_l, idx_r)
+        chunks = [_distinct_levels(group, columns, pairs.slice(start, COMPARE_CHUNK),
+                                   codes_l, codes_r, prepared, right, cutoffs)
+                  for start in range(0, max(len(pairs), 1), COMPARE_CHUNK)]
+        levels.update((c.gamma_column, pl.concat([chunk[c.gamma_column] for chunk in chunks]))
+                      for c in group)
+    return pairs.select("idx_l", "idx_r").hstack([levels[c.gamma_column] for c in comparisons])
+
+
+def _side_codes(prepared: pl.DataFrame, right: pl.DataFrame, columns: list[str],
+                idx_l: np.ndarray, idx_r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `value_codes` of `columns` on either side (one array when both sides are
+    one frame)."""
+    if right is prepared:
+        codes = _row_codes(prepared, columns, np.concatenate([idx_l, idx_r]))
+        return codes, codes
+    return _row_codes(prepared, columns, idx_l), _row_codes(right, columns, idx_r)
+
+
+def _row_codes(frame: pl.DataFrame, columns: list[str], idx: np.ndarray) -> np.ndarray:
+    """`value_codes` of `frame`'s `columns`; of just the rows `idx` points at when they are
+    fewer than the frame's (a few pairs within a large frame: the other rows, never read,
+    keep 0)."""
+    if len(idx) >= frame.height:
+        return value_codes(frame.select(columns))
+    rows = np.unique(idx)
+    codes = np.zeros(frame.height, dtype=np.int64)
+    codes[rows] = value_codes(frame.select(columns)[rows])
+    return codes
+
+
+def _distinct_levels(comparisons: tuple[Comparison, ...], columns: list[str],
+                     pairs: pl.DataFrame, codes_l: np.ndarray, codes_r: np.ndarray,
+                     prepared: pl.DataFrame, right: pl.DataFrame,
+                     cutoffs: Mapping[tuple[str, str], float]) -> dict[str, pl.Series]:
+    """The comparisons' levels of `pairs`, their level chains evaluated once per distinct
+    pair of the values of `columns` and scattered back to the pairs. Names and dates repeat:
+    a birth date or sex comparison meets a few thousand distinct pairs among hundreds of
+    thousands."""
+    rows, first = distinct_pairs(codes_l[pairs["idx_l"].to_numpy()],
+                                 codes_r[pairs["idx_r"].to_numpy()])
+    frame = pair_frame(prepared, pairs.select("idx_l", "idx_r")[first], set(columns), right)
     frame = add_similarities(frame, set().union(*(c.similarities() for c in comparisons)),
-                             distance_cutoffs(tuple(comparisons)))
-    shared_columns, gamma_exprs = _gamma_plan(tuple(comparisons))
+                             cutoffs)
+    shared_columns, gamma_exprs = _gamma_plan(comparisons)
     if shared_columns:
         frame = frame.with_columns(shared_columns)
-    return frame.select(pl.col("idx_l"), pl.col("idx_r"), *gamma_exprs)
+    return {series.name: series.gather(rows) for series in frame.select(gamma_exprs)}
+
+
+@lru_cache(maxsize=32)
+def _leaf_groups(comparisons: tuple[Comparison, ...]) -> tuple[tuple[Comparison, ...], ...]:
+    """The comparisons in groups that share no leaf with one another (the given-name and the
+    surname comparisons both test a swap of the names): a group evaluates a leaf it shares
+    once (`_gamma_plan`). Built once per set of comparisons."""
+    groups: list[tuple[set[Predicate], tuple[Comparison, ...]]] = []
+    for comparison in comparisons:
+        own = set(_leaves_of(comparison))
+        joined = [group for group in groups if group[0] & own]
+        groups = [group for group in groups if not group[0] & own]
+        groups.append((own.union(*(group[0] for group in joined)),
+                       (*(c for group in joined for c in group[1]), comparison)))
+    return tuple(members for _, members in groups)
 
 
 def compare_plain(prepared: pl.DataFrame, pairs: pl.DataFrame,
@@ -610,9 +684,13 @@ def _gamma_plan(comparisons: tuple[Comparison, ...]
                 ) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Leaves used more than once across the comparisons (computed once, as columns) and the
     gamma expressions that read them; built once per set of comparisons."""
-    counts = Counter(leaf for c in comparisons
-                     for predicate in (c.null, *(lvl.predicate for lvl in c.levels))
-                     for leaf in leaves(predicate) if not isinstance(leaf, Always))
+    counts = Counter(leaf for c in comparisons for leaf in _leaves_of(c))
     shared = {leaf: f"__shared{i}" for i, (leaf, n) in enumerate(counts.items()) if n > 1}
     return ([p.expr().alias(name) for p, name in shared.items()],
             [c.gamma_expr(shared) for c in comparisons])
+
+
+def _leaves_of(comparison: Comparison) -> Iterator[Predicate]:
+    """The leaves of a comparison's null and level predicates, but 'else'."""
+    for predicate in (comparison.null, *(level.predicate for level in comparison.levels)):
+        yield from (leaf for leaf in leaves(predicate) if not isinstance(leaf, Always))

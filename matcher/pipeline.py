@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from features.comparisons import (
+    COMPARE_CHUNK,
     NULL_LEVEL,
     SMALL_COMPARE_PAIRS,
     VERY_SAME_NAME,
@@ -48,8 +49,6 @@ Progress = Callable[[str], None]
 
 SCORE_CHUNK = 1_000_000
 """Pairs scored at once when only the scores are kept."""
-COMPARE_CHUNK = 250_000
-"""Candidate pairs compared at once; bounds the memory of the wide pair frame."""
 TWIN_FLAG = "possible_multiple_birth"
 """Per pair: same birth date and family, given names of two people (`TwinGuard`)."""
 GUARD_SIDES = {"mbf": "__mbf", "enr": "__enr", "fn1_unisex": "__uni", "state": "__st",
@@ -161,22 +160,24 @@ class Linker:
         """Comparison levels, the twin flag and (`term_frequencies`) the pair's term
         frequencies (`pair_term_frequencies`) for each pair.
 
-        Pairs are compared in chunks so that memory stays bounded by the chunk, not by the
-        number of candidate pairs (only the small level columns are kept)."""
-        if len(pairs) > COMPARE_CHUNK:
-            return pl.concat([self.compare(left, pairs.slice(start, COMPARE_CHUNK), right,
-                                           term_frequencies=term_frequencies)
-                              for start in range(0, len(pairs), COMPARE_CHUNK)])
+        `compare` takes the pairs in chunks itself; the flags and frequencies are added a chunk
+        at a time too, so that memory stays bounded by the chunk, not by the number of
+        candidate pairs (only the small level columns are kept)."""
         right = left if right is None else right
         gammas = compare(left, pairs, self.comparisons, right)
         tf = self.tf_columns() if term_frequencies else []
         if len(pairs) <= SMALL_COMPARE_PAIRS:
             return gammas.hstack(self._pair_flags_plain(left, pairs, right, gammas, tf))
-        # the twin flag and the pair's frequencies in one query over the levels and both
-        # sides' values
+        return pl.concat([self._pair_flags(left, gammas.slice(start, COMPARE_CHUNK), right, tf)
+                          for start in range(0, len(pairs), COMPARE_CHUNK)])
+
+    def _pair_flags(self, left: pl.DataFrame, gammas: pl.DataFrame, right: pl.DataFrame,
+                    tf: list[str]) -> pl.DataFrame:
+        """`gammas` with the twin flag and the pair's frequencies, in one query over the
+        levels and both sides' values."""
         sides = {**GUARD_SIDES, **{f"tf_{c}": f"__tf_{c}" for c in tf}}
-        return gammas.hstack([*gather_columns(left, pairs["idx_l"], sides, "_l"),
-                              *gather_columns(right, pairs["idx_r"], sides, "_r")]).select(
+        return gammas.hstack([*gather_columns(left, gammas["idx_l"], sides, "_l"),
+                              *gather_columns(right, gammas["idx_r"], sides, "_r")]).select(
             *gammas.columns, *self._twin_exprs,
             *(pl.max_horizontal(f"__tf_{c}_l", f"__tf_{c}_r").alias(f"tf_{c}") for c in tf))
 
@@ -228,7 +229,7 @@ class Linker:
         per blocking rule, on the candidates' comparison-vector counts."""
         random_pairs = sample_random_pairs(prepared["source"], self.settings.u_sample_pairs,
                                            link_only, self.settings.seed)
-        random_matrix = gamma_array(compare_in_chunks(prepared, random_pairs, self.comparisons),
+        random_matrix = gamma_array(compare(prepared, random_pairs, self.comparisons),
                                     self.comparisons)
         gamma_cols = [c.gamma_column for c in self.comparisons]
         holds = [rule_holds(prepared, pairs, rule).alias(holds_column(i))
@@ -390,13 +391,6 @@ class Linker:
 
 
 # --- helpers shared with the online matcher ---------------------------------------------------
-
-
-def compare_in_chunks(prepared: pl.DataFrame, pairs: pl.DataFrame,
-                      comparisons: list[Comparison]) -> pl.DataFrame:
-    """Comparison levels of many pairs, a chunk at a time (memory bounded by the chunk)."""
-    return pl.concat([compare(prepared, pairs.slice(start, COMPARE_CHUNK), comparisons)
-                      for start in range(0, max(len(pairs), 1), COMPARE_CHUNK)])
 
 
 def add_term_frequencies(prepared: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -671,3 +671,43 @@ def test_distinct_value_pairs_stand_for_every_row(pairs: list[tuple[str | None, 
         held = int(first[rows[row]])
         assert (left[held], right[held]) == (a, b)
     assert len({(left[int(i)], right[int(i)]) for i in first}) == len(first) == len(set(pairs))
+
+
+def _reference_levels(comparison: Comparison, left: pl.DataFrame, right: pl.DataFrame,
+                      pairs: pl.DataFrame) -> list[int]:
+    left_rows, right_rows = left.to_dicts(), right.to_dicts()
+    return [comparison.reference_gamma(left_rows[i], right_rows[j])
+            for i, j in zip(pairs["idx_l"].to_list(), pairs["idx_r"].to_list(), strict=True)]
+
+
+def test_distinct_value_levels_reach_every_pair(universe: pl.DataFrame,
+                                                pairs_frame: PairsBuilder,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vectorised path evaluates each comparison once per distinct pair of values and
+    scatters the levels back: every pair still gets its own values' level. Rows repeat
+    (the sample twice over), a few value pairs repeat hundreds of times among a few distinct
+    ones, one left row meets many different right rows, and the pairs run over several
+    chunks, within one frame and against another (whose rows the pairs read only some of)."""
+    monkeypatch.setattr("features.comparisons.COMPARE_CHUNK", 97)
+    doubled = pl.concat([universe, universe])
+    n = len(universe)
+    rng = random.Random(7)
+    repeated = [(0, 1), (1, 0), (n, 1), (2, n + 3)] * 120
+    one_left = [(0, j) for j in range(2, n)] + [(n, j) for j in range(2, n, 3)]
+    scattered = [(rng.randrange(2 * n), rng.randrange(2 * n)) for _ in range(300)]
+    order = repeated + one_left + scattered
+    rng.shuffle(order)
+    pairs = pairs_frame([i for i, _ in order], [j for _, j in order])
+    right = universe.slice(5, 60)
+    across = pairs_frame([i for i, _ in order[:250]], [j % len(right) for _, j in order[:250]])
+    for left_frame, right_frame, these in ((doubled, doubled, pairs),
+                                           (doubled, right, across)):
+        fast = compare_vectorised(left_frame, these, ORACLE_COMPARISONS, right_frame)
+        assert fast.select("idx_l", "idx_r").equals(these.select("idx_l", "idx_r"))
+        for comparison in ORACLE_COMPARISONS:
+            expected = _reference_levels(comparison, left_frame, right_frame, these)
+            assert fast[comparison.gamma_column].to_list() == expected, comparison.name
+    # the test means something: one left row's levels differ with the right row
+    levels = compare_vectorised(doubled, pairs_frame([0] * (n - 2), list(range(2, n))),
+                                ORACLE_COMPARISONS)
+    assert levels["gamma_first_name"].n_unique() > 2
