@@ -228,6 +228,9 @@ def candidate_pairs(prepared: pl.DataFrame, rules: Sequence[BlockingRule], *,
     """
     report = BlockingReport(total_pairs=total_pairs(prepared["source"], link_only))
     true_pairs = _true_pair_count(prepared, entity, link_only) if entity is not None else 0
+    if entity is not None:
+        # the entities as integers: gathered for every rule's pairs, strings cost seconds
+        entity = entity.rank("dense")
     seen: pl.DataFrame | None = None
     parts = []
     for index, rule in enumerate(rules):
