@@ -399,9 +399,11 @@ def queue_reasons(match_probability: float, possible_multiple_birth: bool,
     out: list[Reason] = []
     if possible_multiple_birth:
         out.append(Reason(
-            "twin", "Twin guard",
-            "Same birth date and family, clearly different first names: possibly twins or "
-            "triplets. Such pairs are never linked automatically, whatever the score."))
+            "twin", "Twin and sibling guard",
+            "One family and either the same birth date with clearly different first names "
+            "(possibly twins or triplets) or the same parents' names with birth dates apart "
+            "beyond a typo (possibly siblings). Such a pair is never linked on its own "
+            "score."))
     if thresholds is not None:
         lower, upper = thresholds
         if match_probability >= upper and not possible_multiple_birth:

@@ -2,7 +2,8 @@
 
 Pairs at or above the upper threshold link; pairs in the band below it become near matches.
 Two guards keep two different children apart:
-- the twin guard: a pair flagged as a possible multiple birth never links automatically;
+- the twin guard: a pair flagged as a possible multiple birth (or as possible siblings:
+  one family, birth dates apart) never links automatically;
 - coherence: where a linked component contains a cannot-link (judged non-match or twin flag)
   or a pair that scored below the lower threshold, the component is rebuilt by average
   linkage: two groups merge only if a strong link joins them, no cannot-link separates them
@@ -30,7 +31,7 @@ from scipy.sparse.csgraph import connected_components
 from matcher.settings import Thresholds
 
 REASON_BAND = "score between thresholds"
-REASON_TWIN = "possible multiple birth"
+REASON_TWIN = "possible multiple birth or siblings"
 REASON_INCOHERENT = "would join incoherent identities"
 AMBIGUITY_MARGIN_BITS = 3.0
 """A record fitting two people that must stay apart is left alone unless one fits better by

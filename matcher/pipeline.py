@@ -466,12 +466,20 @@ class TwinGuard:
     MICHAEL, twins enrolled together; WISLON | BAPTISTE against JEAN-ROBERT | JEAN-BAPTISET,
     both declared twins); the name rules do not (there a true pair's names are often just
     badly garbled).
+    The guard also flags possible siblings: where the layout has the parents' given names, a
+    pair whose surnames and parents' names agree (on any level but 'different') and whose
+    birth dates are clearly apart (the 'different' level: no typo, swap or placeholder
+    explains them) is as likely two children of one family as one child with a garbled date
+    (JOSE MARTINEZ CRUZ born 2006 and JOSE MARTINEZ CRUZ born 2013, parents JUAN and
+    GUADALUPE, the second given names dropped): the family's names, counted as independent
+    evidence, outweigh the dates.
     Agreement on an identifier comparison (a national id, the state's student id), exact or on
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     A flag a typo can explain is marked as such (`TWIN_BY_NAMES`), so clustering lets more
     strong unflagged pairs between two groups outvote it: one the given names alone raise,
-    or two recorded sexes beside given names that differ in spelling only (a `spelling`
-    level: ALFONSO (F) against ALFENSO (M)). A declared multiple birth and enrollments
+    two recorded sexes beside given names that differ in spelling only (a `spelling`
+    level: ALFONSO (F) against ALFENSO (M)), or birth dates apart (a garbled date is a typo
+    too: the child's other records outvote it). A declared multiple birth and enrollments
     together stay firm (declared twins are named alike: JOSE and JOSUE), and so do two sexes
     beside clearly different names or one name inside the other.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
@@ -561,8 +569,10 @@ class TwinGuard:
         # a second recorded sex beside names that differ in spelling only (ALFONSO (F)
         # against ALFENSO (M)) is as likely one child with two typos as two children
         firm = (maybe_twins & ((said_by_sexes & ~spelling) | said_by_family)).fill_null(False)
-        flag = (maybe_twins & (said_by_family | said_by_sexes | (same_family & said_by_names))
-                ).fill_null(False)
+        siblings = ((pl.col(self.birth) == self.birth_else) & same_family & same_parents
+                    & ~identifier_agrees)
+        flag = ((maybe_twins & (said_by_family | said_by_sexes | (same_family & said_by_names)))
+                | siblings).fill_null(False)
         return [flag.alias(TWIN_FLAG), (flag & ~firm).alias(TWIN_BY_NAMES)]
 
     def _one_name_by_nickname(self) -> pl.Expr:
@@ -633,6 +643,9 @@ class TwinGuard:
                  ) -> tuple[bool, bool]:
         """(flagged, firmly: no typo explains the flag)."""
         same_family = surname < self.surname_else
+        if (birth == self.birth_else and same_family and 0 <= parents < self.parents_else
+                and not identified):
+            return True, False
         if birth >= self.birth_else or identified:
             return False, False
         if not same_family and not 0 <= parents < self.parents_else:

@@ -318,7 +318,7 @@ def test_pair_view_shows_both_records_and_why(site: Site) -> None:
     assert 'data-key="m"' in page and 'data-key="n"' in page and 'data-key="u"' in page
     assert ETAG_FIELD.search(page) and ETAG_FIELD.search(page).group(1)  # type: ignore[union-attr]
     twins = client.get(f"/review/items/{site.item('TX-4', 'TX-5')}").text
-    assert "Twin guard" in twins
+    assert "Twin and sibling guard" in twins
 
 
 def test_pages_carry_security_headers_and_only_local_assets(site: Site) -> None:

@@ -176,3 +176,40 @@ def test_two_sexes_beside_names_that_differ_in_spelling_only_are_no_firm_flag(
     pairs = pairs_frame([0], [1])
     assert _flags(records, pairs) == ([True], [True])
     assert _flags(records, pairs, TWIN_BY_NAMES) == ([by_names], [by_names])
+
+
+MARTINEZ_FAMILY = {"first_name": "Jose", "last_name_1": "Martinez", "last_name_2": "Cruz",
+                   "sex": "M", "state": "TX", "birth_date": "2006-11-24",
+                   "parent1_first_name": "Juan", "parent2_first_name": "Guadalupe"}
+
+
+@pytest.mark.parametrize(("right", "flagged"), [
+    # born seven years apart to the same parents: two brothers as likely as one boy
+    ({"birth_date": "2013-02-19"}, True),
+    ({"birth_date": "2013-02-19", "first_name": "Jose Luis"}, True),
+    # the date a typo, a swap or a placeholder apart, or missing: nothing says two children
+    ({"birth_date": "2006-11-25"}, False),
+    ({"birth_date": "2006-24-11"}, False),
+    ({"birth_date": "2013-01-01"}, False),
+    ({"birth_date": None}, False),
+    # the parents' names differ or are missing: not one family by what the records say
+    ({"birth_date": "2013-02-19", "parent1_first_name": "Pedro",
+      "parent2_first_name": "Maria"}, False),
+    ({"birth_date": "2013-02-19", "parent1_first_name": None, "parent2_first_name": None},
+     False),
+    # another family name
+    ({"birth_date": "2013-02-19", "last_name_1": "Lopez", "last_name_2": "Perez"}, False),
+    # the same student id in the same state: one child, whatever the dates
+    ({"birth_date": "2013-02-19", "local_student_id": "5551234"}, False),
+])
+def test_birth_dates_apart_in_one_family_flag_possible_siblings(
+        canonical: CanonicalBuilder, pairs_frame: PairsBuilder, right: dict[str, str | None],
+        flagged: bool) -> None:
+    """JOSE MARTINEZ CRUZ born 2006 and born 2013 with the same parents: the family's names
+    outweigh the dates, so the guard flags the pair; the flag is one a typo can explain (a
+    garbled date), which the child's other records may outvote."""
+    records = canonical([{**MARTINEZ_FAMILY, "local_student_id": "5551234"},
+                         {**MARTINEZ_FAMILY, "local_student_id": "7770001", **right}])
+    pairs = pairs_frame([0], [1])
+    assert _flags(records, pairs) == ([flagged], [flagged])
+    assert _flags(records, pairs, TWIN_BY_NAMES) == ([flagged], [flagged])
