@@ -449,7 +449,7 @@ def gather_columns(frame: pl.DataFrame, rows: pl.Series, names: dict[str, str], 
 
 @dataclass(frozen=True)
 class TwinGuard:
-    """Same birth date, one family, two children: possibly twins.
+    """One family, two children: possibly twins (one birth date) or siblings (dates apart).
 
     The birth date and the surnames agree on any level but 'different' (or are missing).
     Then either the given names are clearly different, or the records say two children:

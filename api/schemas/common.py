@@ -80,3 +80,10 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
     return {code: {"model": ConflictPublic if code == 409 else ErrorPublic,
                    "description": descriptions[code]} for code in codes}
+
+
+GUARD_FLAG_DESCRIPTION = (
+    "The twin and sibling guard flagged the pair: one family and one birth date with clearly "
+    "different given names (possible twins), or the parents' names agreeing and the birth "
+    "dates apart beyond a typo (possible siblings). Never linked on its own score.")
+"""`possible_multiple_birth` in the API's answers (the name predates the sibling flag)."""

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from api.schemas.common import Public, RecordId, Strict
+from api.schemas.common import GUARD_FLAG_DESCRIPTION, Public, RecordId, Strict
 from api.schemas.records import RecordFields
 
 
@@ -39,7 +39,7 @@ class CandidatePublic(Public):
     match_probability: float
     match_weight: float | None = Field(description="None when infinite.")
     band: Band
-    possible_multiple_birth: bool
+    possible_multiple_birth: bool = Field(description=GUARD_FLAG_DESCRIPTION)
     contributions: dict[str, float | None] = Field(
         description="Each comparison's contribution to the match weight (bits).")
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from api.schemas.common import Note, Public, Strict
+from api.schemas.common import GUARD_FLAG_DESCRIPTION, Note, Public, Strict
 from api.schemas.records import RecordPublic
 
 
@@ -48,7 +48,7 @@ class NearMatchPublic(Public):
     state_r: str
     match_probability: float
     match_weight: float | None = Field(description="None when infinite.")
-    possible_multiple_birth: bool
+    possible_multiple_birth: bool = Field(description=GUARD_FLAG_DESCRIPTION)
     contributions: dict[str, float | None] = Field(
         description="Each comparison's contribution to the match weight (bits).")
     created_at: datetime
