@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
+from api.schemas.common import GUARD_FLAG_DESCRIPTION
+
 FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Record", (
         ("source_system", "Source system"),
@@ -399,11 +401,7 @@ def queue_reasons(match_probability: float, possible_multiple_birth: bool,
     out: list[Reason] = []
     if possible_multiple_birth:
         out.append(Reason(
-            "twin", "Twin and sibling guard",
-            "One family and either the same birth date with clearly different first names "
-            "(possibly twins or triplets) or the same parents' names with birth dates apart "
-            "beyond a typo (possibly siblings). Such a pair is never linked on its own "
-            "score."))
+            "twin", "Twin and sibling guard", GUARD_FLAG_DESCRIPTION))
     if thresholds is not None:
         lower, upper = thresholds
         if match_probability >= upper and not possible_multiple_birth:

@@ -83,7 +83,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 GUARD_FLAG_DESCRIPTION = (
-    "The twin and sibling guard flagged the pair: one family and one birth date with clearly "
-    "different given names (possible twins), or the parents' names agreeing and the birth "
-    "dates apart beyond a typo (possible siblings). Never linked on its own score.")
-"""`possible_multiple_birth` in the API's answers (the name predates the sibling flag)."""
+    "One family and either one birth date with clearly different given names (possibly twins "
+    "or triplets), or the parents' names agreeing and the birth dates apart beyond a typo "
+    "(possibly siblings): the twin and sibling guard never links such a pair on its own score.")
+"""What `possible_multiple_birth` means (the name predates the sibling flag): the API's field
+description and the review page's reason."""
