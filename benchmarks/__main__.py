@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run a suite (the default)")
-    run.add_argument("--suite", default="smoke", help="smoke (default), standard or scale")
+    run.add_argument("--suite", default="smoke", help="smoke (default), standard, scale or heldout")
     run.add_argument("--out", type=Path, default=None,
                      help="output folder (default bench-out/<suite>)")
     run.add_argument("--tools", default=None,

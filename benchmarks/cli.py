@@ -13,7 +13,7 @@ def register(app: Any) -> None:
 
     @app.command()
     def bench(
-        suite: Annotated[str, typer.Option(help="smoke, standard or scale.")] = "smoke",
+        suite: Annotated[str, typer.Option(help="smoke, standard, scale or heldout.")] = "smoke",
         out: Annotated[Path | None, typer.Option(
             "--out", help="Output folder (default bench-out/<suite>).")] = None,
         tools: Annotated[str | None, typer.Option(

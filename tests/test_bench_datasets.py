@@ -10,6 +10,8 @@ import pytest
 from benchmarks import metrics as m
 from benchmarks.datasets import (
     DATASETS,
+    HELD_OUT_SEEDS,
+    PSEUDOPEOPLE_TASKS,
     Dataset,
     DatasetError,
     febrl_dir,
@@ -110,6 +112,36 @@ def test_registry_names_match() -> None:
     assert all(name == spec.name for name, spec in DATASETS.items())
     assert {"febrl3", "febrl4", "pp_census_wic", "pp_census_ssa", "pp_census_all"} <= set(DATASETS)
     assert {"synthetic_10k", "synthetic_300k", "synthetic_1m"} <= set(DATASETS)
+
+
+def test_held_out_seeds_mirror_the_public_tasks() -> None:
+    for seed in HELD_OUT_SEEDS:
+        for task in PSEUDOPEOPLE_TASKS:
+            held_out, public = DATASETS[f"{task}_seed{seed}"], DATASETS[task]
+            assert f"held-out seed {seed}" in held_out.description
+            assert held_out.approx_records == public.approx_records
+        assert f"held-out seed {seed}" in DATASETS[f"synthetic_10k_seed{seed}"].description
+
+
+def test_held_out_synthetic_set_draws_other_children(tmp_path: Path) -> None:
+    from benchmarks.datasets import _synthetic_spec
+
+    registry = {"s0": _synthetic_spec("s0", 400), "s1": _synthetic_spec("s1", 400, seed=1)}
+    first, second = prepare("s0", tmp_path, registry), prepare("s1", tmp_path, registry)
+    assert second.peer_config == first.peer_config == "synthetic"
+    names = [set(pl.read_parquet(d.inputs[0])["first_name"].drop_nulls()) for d in (first, second)]
+    assert names[0] != names[1]
+    assert "seed 1" in second.description and "seed 0" in first.description
+
+
+@pytest.mark.slow
+def test_pseudopeople_held_out_seed_builds_without_the_hash_check(tmp_path: Path) -> None:
+    pytest.importorskip("pseudopeople")
+    from benchmarks.datasets import PSEUDOPEOPLE_HASHES, build_pseudopeople_public
+
+    hashes = build_pseudopeople_public(tmp_path, seed=1)  # no hash to check: other noise
+    assert set(hashes) == set(PSEUDOPEOPLE_HASHES)
+    assert all(hashes[name][0] != PSEUDOPEOPLE_HASHES[name][1] for name in hashes)
 
 
 @pytest.mark.slow
