@@ -477,11 +477,12 @@ class TwinGuard:
     a fuzzy level, lifts the flag: that is evidence about the person, not the family.
     A flag a typo can explain is marked as such (`TWIN_BY_NAMES`), so clustering lets more
     strong unflagged pairs between two groups outvote it: one the given names alone raise,
-    two recorded sexes beside given names that differ in spelling only (a `spelling`
-    level: ALFONSO (F) against ALFENSO (M)), or birth dates apart (a garbled date is a typo
-    too: the child's other records outvote it). A declared multiple birth and enrollments
-    together stay firm (declared twins are named alike: JOSE and JOSUE), and so do two sexes
-    beside clearly different names or one name inside the other.
+    two recorded sexes or a declared multiple birth beside given names that differ in
+    spelling only (a `spelling` level: ALFONSO (F) against ALFENSO (M), YARITZI against
+    YARETZI), or birth dates apart (a garbled date is a typo too: the child's other records
+    outvote it). Enrollments together stay firm, and so do two sexes or a declared multiple
+    birth beside two different known names (declared twins are named alike: JOSE and JOSUE),
+    one name inside the other or clearly different names.
     Read over the gamma columns and the two sides' multiple-birth flags and enrollment dates
     (`GUARD_SIDES`): as expressions (`exprs`) or, for a few pairs, in plain Python (`flags`).
     """
@@ -568,7 +569,11 @@ class TwinGuard:
         said_by_sexes = same_family & sexes_and_names_differ
         # a second recorded sex beside names that differ in spelling only (ALFONSO (F)
         # against ALFENSO (M)) is as likely one child with two typos as two children
-        firm = (maybe_twins & ((said_by_sexes & ~spelling) | said_by_family)).fill_null(False)
+        # so is a declared multiple birth beside names that differ in spelling only (YARITZI
+        # against YARETZI): the child's other records, under the very same name, outvote it
+        firm = (maybe_twins & (((said_by_sexes | (same_family | same_parents) & declared)
+                                & ~spelling)
+                               | ((same_family | same_parents) & together))).fill_null(False)
         siblings = ((pl.col(self.birth) == self.birth_else) & same_family & same_parents
                     & ~identifier_agrees)
         flag = ((maybe_twins & (said_by_family | said_by_sexes | (same_family & said_by_names)))
@@ -655,13 +660,14 @@ class TwinGuard:
         if given not in self.not_same_name:
             return False, False
         declared = (mbf_l == "Y" or mbf_r == "Y") and given not in self.swapped
+        spelling = given in self.spelling
         if not same_family:
-            return declared, declared
+            return declared, declared and not spelling
         sexes_and_names_differ = sex == self.sex_else and not (
             given == self.nickname and not unisex_l and not unisex_r)
         by_names = given in self.different and not (given in self.gendered and sex == 0)
         return (declared or sexes_and_names_differ or by_names,
-                declared or (sexes_and_names_differ and given not in self.spelling))
+                (declared or sexes_and_names_differ) and not spelling)
 
 
 def days_apart(left: str | None, right: str | None) -> int | None:

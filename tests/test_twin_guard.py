@@ -162,16 +162,29 @@ def test_one_family_by_its_parents_when_the_surnames_differ(
     ({"first_name": "Maria"}, {"first_name": "Fernando", "sex": "M"}, False),
     # ANA against ANA KAREN, one of them a declared twin: maybe her twin sister
     ({"first_name": "Ana"}, {"first_name": "Ana Karen", "multiple_birth_flag": "Y"}, False),
-    # JOSE against JOSUE, both declared twins: twins are named alike
+    # JOSE against JOSUE, both declared twins: two known names, and twins are named alike
     ({"first_name": "Jose", "multiple_birth_flag": "Y"},
      {"first_name": "Josue", "multiple_birth_flag": "Y"}, False),
+    # YARITZI against YARETZI, both declared: one name spelled two ways, not two names
+    ({"first_name": "Yaritzi", "multiple_birth_flag": "Y"},
+     {"first_name": "Yaretzi", "multiple_birth_flag": "Y"}, True),
+    # MARIANA against MARIANNA, one declared: a typo
+    ({"first_name": "Mariana"}, {"first_name": "Marianna", "multiple_birth_flag": "Y"}, True),
+    # the same with the sexes differing too: still only spelling and sex
+    ({"first_name": "Alfonso", "multiple_birth_flag": "Y"},
+     {"first_name": "Alfenso", "sex": "M"}, True),
+    # enrolled together in one state under two ids beside a typo: two children enrolled at once
+    ({"first_name": "Yaritzi", "local_student_id": "1", "enrollment_date": "2020-07-17"},
+     {"first_name": "Yaretzi", "local_student_id": "2", "enrollment_date": "2020-07-20"},
+     False),
 ])
 def test_two_sexes_beside_names_that_differ_in_spelling_only_are_no_firm_flag(
         canonical: CanonicalBuilder, pairs_frame: PairsBuilder, left: dict[str, str],
         right: dict[str, str], by_names: bool) -> None:
-    """Two recorded sexes still flag the pair; beside given names that differ only as a typo
-    or a sound-alike does, the flag is marked as one clustering may outvote (`TWIN_BY_NAMES`),
-    like a flag the names alone raise. A declared multiple birth stays firm."""
+    """Two recorded sexes or a declared multiple birth still flag the pair; beside given names
+    that differ only as a typo or a sound-alike does, the flag is marked as one clustering may
+    outvote (`TWIN_BY_NAMES`), like a flag the names alone raise. Beside two different names,
+    a part of the other's name or enrollments together it stays firm."""
     records = canonical([{**FAMILY, **left}, {**FAMILY, **right}])
     pairs = pairs_frame([0], [1])
     assert _flags(records, pairs) == ([True], [True])
