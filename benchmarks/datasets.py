@@ -204,7 +204,8 @@ def _febrl_key() -> str:
 PSEUDOPEOPLE_VERSION = "1.3.1"
 
 PSEUDOPEOPLE_FILES: dict[str, tuple[str, int | None, str]] = {
-    # name: (generator function, year, record_id prefix); seed 0 and default noise throughout
+    # name: (generator function, year, record_id prefix); default noise, seed 0 for the public
+    # tasks (`HELD_OUT_SEEDS` for their held-out copies)
     "census_2020": ("generate_decennial_census", 2020, "c20_"),
     "wic_all_years": ("generate_women_infants_and_children", None, "wic_"),
     "ssa_2020": ("generate_social_security", 2020, "ssa_"),

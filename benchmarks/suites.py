@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.datasets import HELD_OUT_SEEDS
+from benchmarks.datasets import HELD_OUT_SEEDS, PSEUDOPEOPLE_TASKS
 from benchmarks.errors import BenchmarkError
 
 
@@ -51,7 +51,7 @@ PUBLIC = ("febrl3", "febrl4", "pp_census_wic", "pp_census_ssa", "pp_census_all")
 HELD_OUT = tuple(
     f"{name}_seed{seed}"
     for seed in HELD_OUT_SEEDS
-    for name in ("pp_census_wic", "pp_census_ssa", "pp_census_all", "synthetic_10k")
+    for name in (*PSEUDOPEOPLE_TASKS, "synthetic_10k")
 )
 ALL_TOOLS = ("studentlink", "splink", "rl_tutorial", "rl_ecm")
 
