@@ -178,6 +178,7 @@ class IdentityStore:
         """The store's model generation when this process took its model."""
         self._lock = threading.RLock()
         self._index = _IndexState()
+        self._statistics = db.PlannerStatistics(self.engine)
         self.timings: dict[str, float] = {}
         """Seconds spent per stage of write transactions since opening (for benchmarks)."""
         self.identities = Identities(self)
@@ -542,6 +543,10 @@ class IdentityStore:
                           updated=result.updated, unchanged=len(ids) - work.height,
                           events=result.events, change_seq=ctx.change_seq)
             result.unchanged = status.count("unchanged")
+        started = time.perf_counter()
+        if self._statistics.after_write(result.new + result.updated):
+            self.timings["analyze"] = (self.timings.get("analyze", 0.0)
+                                       + time.perf_counter() - started)
         # records outside the re-clustered neighbourhood kept their identity
         identity_of = {rid: found[2] for rid, found in existing.items()} | relinked
         result.rows = pl.DataFrame(
