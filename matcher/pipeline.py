@@ -565,15 +565,15 @@ class TwinGuard:
                     & ~given.is_in(self.swapped))
         together = self._enrolled_together()
         maybe_twins = same_birth & ~identifier_agrees
-        said_by_family = (same_family | same_parents) & (declared | together)
+        one_family = same_family | same_parents
+        said_by_family = one_family & (declared | together)
         said_by_sexes = same_family & sexes_and_names_differ
         # a second recorded sex beside names that differ in spelling only (ALFONSO (F)
         # against ALFENSO (M)) is as likely one child with two typos as two children
         # so is a declared multiple birth beside names that differ in spelling only (YARITZI
         # against YARETZI): the child's other records, under the very same name, outvote it
-        firm = (maybe_twins & (((said_by_sexes | (same_family | same_parents) & declared)
-                                & ~spelling)
-                               | ((same_family | same_parents) & together))).fill_null(False)
+        firm = (maybe_twins & (((said_by_sexes | one_family & declared) & ~spelling)
+                               | one_family & together)).fill_null(False)
         siblings = ((pl.col(self.birth) == self.birth_else) & same_family & same_parents
                     & ~identifier_agrees)
         flag = ((maybe_twins & (said_by_family | said_by_sexes | (same_family & said_by_names)))
@@ -648,12 +648,12 @@ class TwinGuard:
                  ) -> tuple[bool, bool]:
         """(flagged, firmly: no typo explains the flag)."""
         same_family = surname < self.surname_else
-        if (birth == self.birth_else and same_family and 0 <= parents < self.parents_else
-                and not identified):
+        same_parents = 0 <= parents < self.parents_else
+        if birth == self.birth_else and same_family and same_parents and not identified:
             return True, False
         if birth >= self.birth_else or identified:
             return False, False
-        if not same_family and not 0 <= parents < self.parents_else:
+        if not same_family and not same_parents:
             return False, False
         if together:
             return True, True

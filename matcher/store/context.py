@@ -148,6 +148,11 @@ def update_columns(session: Session, model: type[Base], key: str, columns: Colum
     _executemany(session, "update", model, columns, key)
 
 
+def add_seconds(timings: dict[str, float], stage: str, seconds: float) -> None:
+    """Add `seconds` to `timings[stage]` (the per-stage seconds benchmarks report)."""
+    timings[stage] = timings.get(stage, 0.0) + seconds
+
+
 @dataclass
 class WriteContext:
     """State of one write transaction. Events get their cursor when emitted; rows are written
@@ -169,7 +174,7 @@ class WriteContext:
         try:
             yield
         finally:
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+            add_seconds(self.timings, stage, time.perf_counter() - start)
 
     @property
     def change_seq(self) -> int:

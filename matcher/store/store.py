@@ -29,6 +29,7 @@ from matcher.store import db
 from matcher.store.backend import MatchingBackend, RecordIndex
 from matcher.store.context import (
     WriteContext,
+    add_seconds,
     chunked,
     insert_columns,
     update_columns,
@@ -328,7 +329,7 @@ class IdentityStore:
             ctx.timings["commit"] = time.perf_counter() - commit_started
             ctx.timings["total"] = time.perf_counter() - started
             for stage, seconds in ctx.timings.items():
-                self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+                add_seconds(self.timings, stage, seconds)
 
     @contextmanager
     def write_with_index(self) -> Iterator[tuple[WriteContext, RecordIndex, list[str]]]:
@@ -455,8 +456,7 @@ class IdentityStore:
             self._index.revert(self.engine, work["record_id"].to_list())
             raise
         finally:
-            self.timings["prescore"] = (self.timings.get("prescore", 0.0)
-                                        + time.perf_counter() - started)
+            add_seconds(self.timings, "prescore", time.perf_counter() - started)
 
     def _load_canonical(
         self,
@@ -545,8 +545,7 @@ class IdentityStore:
             result.unchanged = status.count("unchanged")
         started = time.perf_counter()
         if self._statistics.after_write(result.new + result.updated):
-            self.timings["analyze"] = (self.timings.get("analyze", 0.0)
-                                       + time.perf_counter() - started)
+            add_seconds(self.timings, "analyze", time.perf_counter() - started)
         # records outside the re-clustered neighbourhood kept their identity
         identity_of = {rid: found[2] for rid, found in existing.items()} | relinked
         result.rows = pl.DataFrame(
