@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.datasets import HELD_OUT_SEEDS, PSEUDOPEOPLE_TASKS
+from benchmarks.datasets import HELD_OUT_FEBRL, HELD_OUT_SEEDS, PSEUDOPEOPLE_TASKS
 from benchmarks.errors import BenchmarkError
 
 
@@ -48,10 +48,14 @@ class Suite:
 
 
 PUBLIC = ("febrl3", "febrl4", "pp_census_wic", "pp_census_ssa", "pp_census_all")
-HELD_OUT = tuple(
-    f"{name}_seed{seed}"
-    for seed in HELD_OUT_SEEDS
-    for name in (*PSEUDOPEOPLE_TASKS, "synthetic_10k")
+HELD_OUT = (
+    *(name for name, *_ in HELD_OUT_FEBRL),
+    *(
+        f"{name}_seed{seed}"
+        for seed in HELD_OUT_SEEDS
+        for name in (*PSEUDOPEOPLE_TASKS, "synthetic_10k")
+    ),
+    "synthetic_10k_sparse",
 )
 ALL_TOOLS = ("studentlink", "splink", "rl_tutorial", "rl_ecm")
 
@@ -86,8 +90,8 @@ SUITES: dict[str, Suite] = {
     ),
     "heldout": Suite(
         "heldout",
-        "the pseudopeople tasks and the 10k synthetic set drawn with other seeds (never used "
-        "to choose settings); studentlink and Splink",
+        "FEBRL1 and FEBRL2, the pseudopeople tasks and the 10k synthetic set drawn with other "
+        "seeds, a sparse 10k export (never used to choose settings); studentlink and Splink",
         _grid(HELD_OUT, ("studentlink", "splink")),
         timeout_s=3600.0,
     ),
