@@ -134,6 +134,27 @@ def test_held_out_synthetic_set_draws_other_children(tmp_path: Path) -> None:
     assert "seed 1" in second.description and "seed 0" in first.description
 
 
+def test_sparse_synthetic_set_keeps_only_names_sex_and_birth_date(tmp_path: Path) -> None:
+    from benchmarks.datasets import SPARSE_COLUMNS, _synthetic_spec
+
+    registry = {"full": _synthetic_spec("full", 400, seed=1),
+                "sparse": _synthetic_spec("sparse", 400, seed=1, keep_columns=SPARSE_COLUMNS)}
+    full, sparse = prepare("full", tmp_path, registry), prepare("sparse", tmp_path, registry)
+    records = [pl.read_parquet(d.inputs[0]) for d in (full, sparse)]
+    assert records[1].columns == list(SPARSE_COLUMNS)
+    assert records[1].equals(records[0].select(SPARSE_COLUMNS))  # the same children
+    assert pl.read_parquet(sparse.truth).equals(pl.read_parquet(full.truth))
+
+
+def test_held_out_suite_holds_febrl1_febrl2_and_the_sparse_set() -> None:
+    from benchmarks.suites import get_suite
+
+    held_out = set(get_suite("heldout").datasets())
+    assert {"febrl1", "febrl2", "synthetic_10k_sparse"} <= held_out
+    assert not {"febrl3", "febrl4", "synthetic_10k"} & held_out  # what settings were chosen on
+    assert DATASETS["febrl2"].approx_records == 5_000
+
+
 @pytest.mark.slow
 def test_pseudopeople_held_out_seed_builds_without_the_hash_check(tmp_path: Path) -> None:
     pytest.importorskip("pseudopeople")
