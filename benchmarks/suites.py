@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.datasets import HELD_OUT_FEBRL, HELD_OUT_SEEDS, PSEUDOPEOPLE_TASKS
+from benchmarks.datasets import (
+    HELD_OUT_FEBRL,
+    HELD_OUT_SEEDS,
+    PSEUDOPEOPLE_TASKS,
+    SPARSE_SYNTHETIC,
+)
 from benchmarks.errors import BenchmarkError
 
 
@@ -55,7 +60,7 @@ HELD_OUT = (
         for seed in HELD_OUT_SEEDS
         for name in (*PSEUDOPEOPLE_TASKS, "synthetic_10k")
     ),
-    "synthetic_10k_sparse",
+    SPARSE_SYNTHETIC,
 )
 ALL_TOOLS = ("studentlink", "splink", "rl_tutorial", "rl_ecm")
 

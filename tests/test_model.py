@@ -10,8 +10,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from benchmarks import synthetic
+from benchmarks.datasets import SPARSE_COLUMNS
 from features.comparisons import Comparison
 from matcher.errors import ModelError
+from matcher.ingest import read_inputs
 from matcher.pipeline import Linker
 from matcher.settings import load_preset
 from models import FellegiSunterModel, MatchModel, SupervisedModel, load_model, load_model_json
@@ -376,10 +379,6 @@ def test_without_an_identifier_a_different_birth_date_stays_strong_evidence(
     The name rule that teaches the birth date must be the narrowest: exact-name blocks are
     crowded with namesakes, which EM otherwise takes for one child with a wrong date (m of
     "different" was 0.14, weight -2.8, on this set with exact names first)."""
-    from benchmarks import synthetic
-    from benchmarks.datasets import SPARSE_COLUMNS
-    from matcher.ingest import read_inputs
-
     path = tmp_path / "sparse.parquet"
     synthetic.generate(2_000, seed=3)[0].select(SPARSE_COLUMNS).write_parquet(path)
     settings = load_preset("msix")
