@@ -23,7 +23,7 @@ from features.dates import (
 from features.value_memo import ValueGroup, ValueMemo, by_values
 from matcher.errors import InputFileError
 from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS, MAX_LENGTHS
-from matcher.settings import Join, Settings
+from matcher.settings import ColumnSource, Join, Settings
 
 REPLACEMENT_CHAR = "\ufffd"
 
@@ -79,22 +79,23 @@ def read_table(path: Path) -> pl.DataFrame:
                         for c in frame.columns)
 
 
-def _source_expr(source: str | tuple[str, ...] | Join, columns: list[str]) -> pl.Expr | None:
-    if isinstance(source, Join):
-        present = [c for c in source.join if c in columns]
-        if not present:
-            return None
-        return pl.concat_str([pl.col(c) for c in present], separator=" ", ignore_nulls=True)
-    options = (source,) if isinstance(source, str) else source
+def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
+    """The field's expression over the first alternative present in `columns`, or None."""
+    options = source if isinstance(source, tuple) else (source,)
     for option in options:
-        if option in columns:
+        if isinstance(option, Join):
+            present = [c for c in option.join if c in columns]
+            if present:
+                return pl.concat_str([pl.col(c) for c in present], separator=" ",
+                                     ignore_nulls=True)
+        elif option in columns:
             return pl.col(option)
     return None
 
 
 def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataFrame:
     """Rename a file's columns to the preset's fields; a missing required column is fatal."""
-    mapping: dict[str, str | tuple[str, ...] | Join] = dict(settings.columns) or {
+    mapping: dict[str, ColumnSource] = dict(settings.columns) or {
         c: c for c in CANONICAL_COLUMNS}
     exprs, missing = [], []
     for field, source in mapping.items():

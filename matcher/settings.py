@@ -33,8 +33,9 @@ class Join(_Frozen):
     join: tuple[str, ...]
 
 
-ColumnSource = str | tuple[str, ...] | Join
-"""A source column; a tuple lists alternatives (the first present in the file is used)."""
+ColumnSource = str | tuple[str | Join, ...] | Join
+"""A source column; a tuple lists alternatives, columns or joins (the first present in the
+file is used: a join is present when any of its columns is)."""
 
 
 class ComparisonSpec(_Frozen):

@@ -221,3 +221,26 @@ def test_preset_column_mapping(tmp_path: Path) -> None:
         ("rec-1-org", "ana", "lopez", "19850311", "123"),
         ("rec-2-org", "luis", "perez", "19850431", "456")]  # febrl keeps invalid dates
     assert len(result.errors) == 0
+
+
+def test_an_alternative_may_be_a_join_of_columns(tmp_path: Path) -> None:
+    """The pseudopeople preset reads the census's address and the tax forms' mailing address
+    (other column names, no birth date): the first alternative present in a file is used."""
+    preset = load_preset("pseudopeople")
+    census, w2 = tmp_path / "census.csv", tmp_path / "w2.csv"
+    census.write_text("record_id,first_name,last_name,date_of_birth,street_number,street_name,"
+                      "unit_number,city,state,zipcode\n"
+                      "c1,Ana,Lopez,03/11/1985,12,oak st,,Anytown,WA,98001\n", encoding="utf-8")
+    w2.write_text("record_id,first_name,last_name,employer_street_name,employer_city,"
+                  "mailing_address_street_number,mailing_address_street_name,"
+                  "mailing_address_unit_number,mailing_address_city,mailing_address_state,"
+                  "mailing_address_zipcode\n"
+                  "w1,Ana,Lopez,main st,Othertown,12,oak st,apt 3,Anytown,WA,98001\n"
+                  "w2,Luis,Perez,main st,Othertown,,,,,,\n", encoding="utf-8")
+    result = read_inputs([census, w2], preset)
+    assert result.records.select("record_id", "address", "city", "address_state",
+                                 "zipcode").rows() == [
+        ("c1", "12 oak st", "Anytown", "WA", "98001"),
+        ("w1", "12 oak st apt 3", "Anytown", "WA", "98001"),  # not the employer's address
+        ("w2", None, None, None, None)]
+    assert len(result.errors) == 0
