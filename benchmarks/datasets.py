@@ -232,6 +232,15 @@ PSEUDOPEOPLE_FILES: dict[str, tuple[str, int | None, str]] = {
     "census_all_years": ("generate_decennial_census", None, "cen_"),
 }
 
+HELD_OUT_PSEUDOPEOPLE_FILES: dict[str, tuple[str, int | None, str]] = {
+    # more of the package's sample data, built the same way (seed 0, default noise, ssn
+    # columns dropped) for the held-out tasks: other layouts than the public tasks'
+    "acs_all_years": ("generate_american_community_survey", None, "acs_"),
+    "cps_all_years": ("generate_current_population_survey", None, "cps_"),
+    "w2_1099_2020": ("generate_taxes_w2_and_1099", 2020, "w2_"),
+    "tax_1040_2020": ("generate_taxes_1040", 2020, "tax_"),
+}
+
 PSEUDOPEOPLE_HASHES: dict[str, tuple[int, str, str]] = {
     # name: (records, sha256 of records as CSV, sha256 of truth as CSV) — printed by
     # shared/data/pseudopeople_public.py with pseudopeople 1.3.1
@@ -259,14 +268,16 @@ PSEUDOPEOPLE_HASHES: dict[str, tuple[int, str, str]] = {
 
 
 def build_pseudopeople_public(
-    out: Path, *, check: bool = True, seed: int = 0
+    out: Path, *, check: bool = True, seed: int = 0,
+    files: Mapping[str, tuple[str, int | None, str]] | None = None,
 ) -> dict[str, tuple[str, str]]:
     """Rebuild the public pseudopeople tables into ``out`` (same logic as the shared script).
 
     Writes ``out/<name>.parquet`` and ``out/truth/<name>.parquet`` and returns the content
     hashes ``{name: (records_sha, truth_sha)}``; with ``check`` a hash or size that differs from
     :data:`PSEUDOPEOPLE_HASHES` raises :class:`DatasetError`. Another ``seed`` draws other
-    noise over the same simulated people (a held-out copy of the tasks; nothing to check).
+    noise over the same simulated people (a held-out copy of the tasks; nothing to check);
+    other ``files`` (:data:`HELD_OUT_PSEUDOPEOPLE_FILES`) build other tables the same way.
     """
     os.environ.setdefault("TQDM_DISABLE", "1")
     import pandas as pd
@@ -295,7 +306,7 @@ def build_pseudopeople_public(
     (out / "truth").mkdir(parents=True, exist_ok=True)
     hashes: dict[str, tuple[str, str]] = {}
     problems: list[str] = []
-    for name, (fn_name, year, prefix) in PSEUDOPEOPLE_FILES.items():
+    for name, (fn_name, year, prefix) in (files or PSEUDOPEOPLE_FILES).items():
         fn = getattr(psp, fn_name)
         df = fn(seed=seed, year=year).sample(frac=1.0, random_state=seed).reset_index(drop=True)
         df.insert(0, "record_id", [f"{prefix}{i:06d}" for i in range(len(df))])
@@ -305,10 +316,14 @@ def build_pseudopeople_public(
         truth_cols = [c for c in ["simulant_id", "household_id"] if c in df.columns]
         truth = df[["record_id", *truth_cols]].copy()
         truth["true_dob"] = truth["simulant_id"].map(dob)
-        records = df.drop(columns=truth_cols + (["ssn"] if name == "ssa_2020" else []))
+        # the SSA's and the tax forms' social security numbers would give the answer away
+        ssn = [c for c in df.columns if c == "ssn" or c.endswith("_ssn")]
+        records = df.drop(columns=truth_cols + ssn)
         records.to_parquet(out / f"{name}.parquet", index=False)
         truth.to_parquet(out / "truth" / f"{name}.parquet", index=False)
         hashes[name] = (sha(records), sha(truth))
+        if name not in PSEUDOPEOPLE_HASHES:
+            continue
         n_expected, rec_sha, truth_sha = PSEUDOPEOPLE_HASHES[name]
         if (len(records), *hashes[name]) != (n_expected, rec_sha, truth_sha):
             problems.append(
@@ -322,16 +337,20 @@ def build_pseudopeople_public(
     return hashes
 
 
-def _ensure_pseudopeople_public(data_dir: Path, seed: int = 0) -> Path:
+def _ensure_pseudopeople_public(data_dir: Path, seed: int = 0, *, more: bool = False) -> Path:
     """The shared folder of the four public tables (or their held-out copy drawn with another
-    ``seed``), built once per cache."""
-    folder = data_dir / ("pseudopeople_public" if seed == 0 else f"pseudopeople_seed{seed}")
+    ``seed``; ``more``: the held-out layouts, :data:`HELD_OUT_PSEUDOPEOPLE_FILES`), built once
+    per cache."""
+    folder = data_dir / ("pseudopeople_heldout_layouts" if more
+                         else "pseudopeople_public" if seed == 0
+                         else f"pseudopeople_seed{seed}")
     marker = folder / "hashes.json"
     if marker.exists():
         return folder
     tmp = Path(tempfile.mkdtemp(prefix="pseudopeople_", dir=data_dir))
     try:
-        hashes = build_pseudopeople_public(tmp, seed=seed)
+        hashes = build_pseudopeople_public(
+            tmp, seed=seed, files=HELD_OUT_PSEUDOPEOPLE_FILES if more else None)
         (tmp / "hashes.json").write_text(json.dumps(hashes, indent=2) + "\n")
         if folder.exists():
             shutil.rmtree(folder)
@@ -347,10 +366,11 @@ def _build_pseudopeople(
     seed: int = 0,
 ) -> Builder:
     def build(folder: Path, data_dir: Path) -> Dataset:
-        public = _ensure_pseudopeople_public(data_dir, seed)
+        homes = {table: _ensure_pseudopeople_public(
+            data_dir, seed, more=table in HELD_OUT_PSEUDOPEOPLE_FILES) for table in tables}
         parts = []
         for source, table in enumerate(tables):
-            t = pl.read_parquet(public / "truth" / f"{table}.parquet")
+            t = pl.read_parquet(homes[table] / "truth" / f"{table}.parquet")
             parts.append(
                 t.select(
                     "record_id",
@@ -365,7 +385,7 @@ def _build_pseudopeople(
             name=name,
             family="pseudopeople",
             link_only=link_only,
-            inputs=tuple(public / f"{t}.parquet" for t in tables),
+            inputs=tuple(homes[t] / f"{t}.parquet" for t in tables),
             truth=final / "truth.parquet",
             truth_entities=final / "truth_entities.csv",
             n_records=truth.height,
@@ -490,6 +510,20 @@ PSEUDOPEOPLE_TASKS: dict[str, tuple[list[str], bool, str, int]] = {
                       "pseudopeople censuses of all years (dedupe)", 32_788),
 }
 
+HELD_OUT_PSEUDOPEOPLE_TASKS: dict[str, tuple[list[str], bool, str, int]] = {
+    # other layouts of the package's sample data, never used to choose a setting (the
+    # preset was written for the census, WIC and SSA): surveys with ages and addresses, and
+    # tax forms with a mailing address and no birth date
+    "pp_census_acs": (["census_2020", "acs_all_years"], True,
+                      "pseudopeople census 2020 ↔ ACS all years (link)", 10_442),
+    "pp_census_cps": (["census_2020", "cps_all_years"], True,
+                      "pseudopeople census 2020 ↔ CPS all years (link)", 11_000),
+    "pp_census_w2": (["census_2020", "w2_1099_2020"], True,
+                     "pseudopeople census 2020 ↔ W-2 and 1099 forms 2020 (link)", 20_134),
+    "pp_census_1040": (["census_2020", "tax_1040_2020"], True,
+                       "pseudopeople census 2020 ↔ 1040 forms 2020 (link)", 16_749),
+}
+
 
 def _pseudopeople_spec(task: str, tables: list[str], link_only: bool, description: str,
                        approx: int, seed: int) -> DatasetSpec:
@@ -533,6 +567,11 @@ DATASETS: dict[str, DatasetSpec] = {
             _pseudopeople_spec(task, tables, link_only, description, approx, seed)
             for seed in (0, *HELD_OUT_SEEDS)
             for task, (tables, link_only, description, approx) in PSEUDOPEOPLE_TASKS.items()
+        ),
+        *(
+            _pseudopeople_spec(task, tables, link_only, f"{description}; held out", approx, 0)
+            for task, (tables, link_only, description, approx)
+            in HELD_OUT_PSEUDOPEOPLE_TASKS.items()
         ),
         _synthetic_spec("synthetic_10k", 10_000),
         _synthetic_spec("synthetic_100k", 100_000),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from benchmarks.datasets import (
     HELD_OUT_FEBRL,
+    HELD_OUT_PSEUDOPEOPLE_TASKS,
     HELD_OUT_SEEDS,
     PSEUDOPEOPLE_TASKS,
     SPARSE_SYNTHETIC,
@@ -60,6 +61,7 @@ HELD_OUT = (
         for seed in HELD_OUT_SEEDS
         for name in (*PSEUDOPEOPLE_TASKS, "synthetic_10k")
     ),
+    *HELD_OUT_PSEUDOPEOPLE_TASKS,
     SPARSE_SYNTHETIC,
 )
 ALL_TOOLS = ("studentlink", "splink", "rl_tutorial", "rl_ecm")

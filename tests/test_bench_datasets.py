@@ -153,6 +153,9 @@ def test_held_out_suite_holds_febrl1_febrl2_and_the_sparse_set() -> None:
     assert {"febrl1", "febrl2", "synthetic_10k_sparse"} <= held_out
     assert not {"febrl3", "febrl4", "synthetic_10k"} & held_out  # what settings were chosen on
     assert DATASETS["febrl2"].approx_records == 5_000
+    # other layouts of pseudopeople's sample data (surveys, tax forms), seed 0
+    assert {"pp_census_acs", "pp_census_cps", "pp_census_w2", "pp_census_1040"} <= held_out
+    assert {"pp_census_wic", "pp_census_ssa", "pp_census_all"}.isdisjoint(held_out)
 
 
 @pytest.mark.slow
@@ -174,6 +177,21 @@ def test_pseudopeople_public_tasks_match_the_shared_hashes(tmp_path: Path) -> No
     assert set(hashes) == set(PSEUDOPEOPLE_HASHES)
     ssa = pl.read_parquet(tmp_path / "ssa_2020.parquet")
     assert "ssn" not in ssa.columns and ssa["record_id"][0] == "ssa_000000"
+
+
+@pytest.mark.slow
+def test_pseudopeople_held_out_layouts_drop_every_ssn_column(tmp_path: Path) -> None:
+    pytest.importorskip("pseudopeople")
+    from benchmarks.datasets import HELD_OUT_PSEUDOPEOPLE_FILES, build_pseudopeople_public
+
+    hashes = build_pseudopeople_public(tmp_path, files=HELD_OUT_PSEUDOPEOPLE_FILES)
+    assert set(hashes) == set(HELD_OUT_PSEUDOPEOPLE_FILES)
+    tax = pl.read_parquet(tmp_path / "tax_1040_2020.parquet")
+    assert tax["record_id"][0] == "tax_000000"
+    assert not [c for c in tax.columns if "ssn" in c or c in ("simulant_id", "household_id")]
+    assert "spouse_first_name" in tax.columns  # the rest of the form is kept
+    truth = pl.read_parquet(tmp_path / "truth" / "tax_1040_2020.parquet")
+    assert truth["record_id"].to_list() == tax["record_id"].to_list()
 
 
 # ----------------------------------------------------------------------------- peer preparation
@@ -219,6 +237,20 @@ def test_prepare_frame_adds_dob_address_and_initial() -> None:
     )
     out = prepare_frame(dataset, frame).row(0, named=True)
     assert (out["dob"], out["middle_initial"], out["address"]) == ("2002-03-09", "m", "12 main st")
+
+
+def test_prepare_frame_reads_a_tax_forms_mailing_address() -> None:
+    dataset = Dataset(
+        name="t", family="pseudopeople", link_only=True, inputs=(), truth=Path("x"),
+        truth_entities=Path("y"), n_records=1,
+    )
+    frame = pl.DataFrame({
+        "record_id": ["w1"], "employer_street_name": ["Elm St"],
+        "mailing_address_street_number": ["12"], "mailing_address_street_name": ["Main St"],
+        "mailing_address_zipcode": ["98001"],
+    })
+    out = prepare_frame(dataset, frame).row(0, named=True)
+    assert (out["address"], out["zipcode"], out["dob"]) == ("12 main st", "98001", None)
 
 
 def test_peer_configs_use_existing_febrl_columns() -> None:

@@ -249,6 +249,48 @@ _PP_SSA = PeerConfig(
     ),
 )
 
+_PP_TAX = PeerConfig(
+    # tax forms: names, middle initial and a mailing address (read into the census's address
+    # columns by `prep`), no birth date or sex
+    comparisons=(
+        Cmp("name", "first_name", tf=True),
+        Cmp("name", "last_name", tf=True),
+        Cmp("exact", "middle_initial"),
+        Cmp("damerau", "address", tf=True, thresholds=(1, 3)),
+        Cmp("exact", "zipcode"),
+    ),
+    blocking=(
+        ("first_name", "last_name"),
+        _swap("first_name", "last_name"),
+        ("last_name", "address"),
+        ("first_name", "address"),
+        ("substr(first_name, 1, 2)", "substr(last_name, 1, 2)", "zipcode"),
+    ),
+    deterministic=(("first_name", "last_name", "address"),),
+    recall=0.7,
+    em_blocking=(("first_name", "last_name"), ("address",)),
+    rl_tutorial_block="first_name",
+    rl_tutorial_compare=(
+        RLCompare("exact", "first_name"),
+        RLCompare("string", "last_name", "jarowinkler", 0.85),
+        RLCompare("exact", "zipcode"),
+        RLCompare("exact", "street_number"),
+        RLCompare("string", "street_name", "levenshtein", 0.85),
+    ),
+    rl_ecm_indexes=(
+        RLIndex("block", ("first_name", "last_name")),
+        RLIndex("block", ("last_name", "zipcode")),
+        RLIndex("sn", ("last_name",), 9),
+        RLIndex("sn", ("first_name",), 9),
+    ),
+    rl_ecm_compare=(
+        RLCompare("string", "first_name", "jarowinkler", 0.85),
+        RLCompare("string", "last_name", "jarowinkler", 0.85),
+        RLCompare("exact", "middle_initial"),
+        RLCompare("string", "address", "levenshtein", 0.85),
+    ),
+)
+
 SYNTHETIC = PeerConfig(
     # canonical migrant-student records: two surnames, parents, birth place
     comparisons=(
@@ -313,5 +355,9 @@ PEER_CONFIGS: dict[str, PeerConfig] = {
     "pp_census_wic": _PP_ADDRESS,
     "pp_census_all": _PP_ADDRESS,
     "pp_census_ssa": _PP_SSA,
+    "pp_census_acs": _PP_ADDRESS,
+    "pp_census_cps": _PP_ADDRESS,
+    "pp_census_w2": _PP_TAX,
+    "pp_census_1040": _PP_TAX,
     "synthetic": SYNTHETIC,
 }

@@ -6,7 +6,8 @@ normalises inside its own run too). Every peer gets the same cleaned frames:
 - every text column trimmed, lower-cased, accents stripped, empty strings made null;
 - ``dob``: the birth date as ISO ``YYYY-MM-DD`` (null when it does not parse), from the
   family's date formats;
-- ``address``: street number, street name and unit in one column (where the data has them);
+- ``address``: street number, street name and unit in one column (where the data has them;
+  the tax forms' mailing address read as the census's address columns);
 - ``record_id`` kept as given.
 """
 
@@ -24,6 +25,9 @@ DATE_FORMATS: dict[str, tuple[str, ...]] = {
     "synthetic": ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y"),
     "custom": ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y"),
 }
+
+MAILING_FIELDS = ("street_number", "street_name", "unit_number", "city", "state", "zipcode")
+"""The pseudopeople tax forms' ``mailing_address_<field>`` columns, read as the census's."""
 
 DOB_SOURCE: dict[str, str] = {
     "febrl": "date_of_birth",
@@ -80,6 +84,9 @@ def prepare_frame(dataset: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_columns(parse_dob(dob_col, DATE_FORMATS[family]))
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("dob"))
+    mailing = {f"mailing_address_{c}": c for c in MAILING_FIELDS
+               if f"mailing_address_{c}" in frame.columns and c not in frame.columns}
+    frame = frame.rename(mailing)
     if {"street_number", "street_name"} <= set(frame.columns) and "address" not in frame.columns:
         parts = [c for c in ("street_number", "street_name", "unit_number") if c in frame.columns]
         frame = frame.with_columns(
