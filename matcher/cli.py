@@ -81,6 +81,7 @@ def link(
     try:
         settings = load_preset(preset)
         match_model = load_model(model) if model else None
+        linker = Linker(settings, match_model)  # checks the preset's columns before any work
         if link_only and len(inputs) < 2:
             raise fail("'--link-only' needs at least two inputs; got one")
         if engine not in ("local", "spark"):
@@ -105,7 +106,6 @@ def link(
                 entity = None
                 if labels is not None:
                     entity = ingest.records.join(labels, on="record_id", how="left")["entity_id"]
-                linker = Linker(settings, match_model)
                 result = linker.link(ingest.records, link_only=link_only, entity=entity,
                                      progress=say, keep_pairs=write_pairs)
                 seconds = {"read": read_seconds, **result.seconds}

@@ -196,7 +196,7 @@ def _checks(columns: tuple[str, ...], required: tuple[str, ...], date_formats: t
                                      pl.lit(shapes), raw)))
         if reject_absurd:
             checks.append(("birth_date", ~unreadable & is_absurd_birth_date(digits),
-                           pl.format("'birth_date' must be after 1900 and not in the future; "
+                           pl.format("'birth_date' must be in 1900 or later and not in the future; "
                                      "got '{}'", raw)))
     return [(field, failed.fill_null(False).alias(str(i)), reason)
             for i, (field, failed, reason) in enumerate(checks)]

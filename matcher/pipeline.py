@@ -38,7 +38,7 @@ from matcher.clustering import (
     near_match_reasons,
     pairs_to_complete,
 )
-from matcher.errors import ModelError
+from matcher.errors import ModelError, SettingsError
 from matcher.schema import CANONICAL_COLUMNS
 from matcher.settings import Settings
 from matcher.training import COUNT, holds_column, tf_bucket_exprs, train_model
@@ -106,6 +106,39 @@ def _level_difference(trained: tuple[str, ...] | int, now: tuple[str, ...] | int
             else "the same levels in another order")
 
 
+@lru_cache(maxsize=16)
+def prepared_columns(extra_fields: tuple[str, ...]) -> frozenset[str]:
+    """The columns `prepare` gives records with these extra evidence fields."""
+    empty = pl.DataFrame({c: pl.Series([], dtype=pl.String)
+                          for c in (*CANONICAL_COLUMNS, *extra_fields)})
+    return frozenset(prepare(empty.with_columns(source=pl.lit(0, dtype=pl.Int32)),
+                             list(extra_fields)).columns)
+
+
+def check_columns_exist(settings: Settings, comparisons: Sequence[Comparison],
+                        rules: Sequence[BlockingRule], extra_fields: list[str]) -> None:
+    """Every comparison column and blocking key names a prepared column or an extra field of
+    the preset: a misspelt one is a settings error up front, not a failure mid-run."""
+    known = prepared_columns(tuple(extra_fields))
+    problems = [f"comparison {spec.name!r}: column {spec.column!r} is neither a prepared "
+                f"column nor a field the preset maps"
+                for spec, comparison in zip(settings.comparisons, comparisons, strict=True)
+                if spec.column and not comparison.columns() <= known]
+    problems += [f"blocking rule {rule.name!r}: key {key!r} is neither a prepared column nor "
+                 f"a field the preset maps"
+                 for spec, rule in zip(settings.blocking_rules, rules, strict=True)
+                 for key, column in zip(_flat_keys(spec.keys), rule.columns(), strict=True)
+                 if column not in known]
+    if problems:
+        raise SettingsError(f"invalid preset {settings.name!r}:\n"
+                            + "\n".join(f"  {p}" for p in problems)
+                            + "\n  (prepared columns are listed in docs/presets.md)")
+
+
+def _flat_keys(keys: Sequence[str | Sequence[str]]) -> list[str]:
+    return [c for k in keys for c in ((k,) if isinstance(k, str) else k)]
+
+
 def resolve_column(column: str, extra_fields: list[str]) -> str:
     """A preset names a field; extra evidence fields live in prepared columns `x_<field>`."""
     return f"x_{column}" if column in extra_fields else column
@@ -123,6 +156,7 @@ class Linker:
         self.rules = [BlockingRule(r.name, r.keys, r.max_block_size).renamed(
                           lambda c: resolve_column(c, self.extra_fields))
                       for r in settings.blocking_rules]
+        check_columns_exist(settings, self.comparisons, self.rules, self.extra_fields)
         if model is not None:
             check_model_fits(model, self.comparisons)
         self.model = model

@@ -50,6 +50,10 @@ class ComparisonSpec(_Frozen):
     def _column_for_generic_kinds(self) -> ComparisonSpec:
         if self.kind in ("exact", "string", "age") and not self.column:
             raise ValueError(f"comparison '{self.name}' of kind '{self.kind}' needs a 'column'")
+        ordered = list(self.thresholds) == sorted(set(self.thresholds), reverse=True)
+        if not self.thresholds or not ordered or any(not 0 < t <= 1 for t in self.thresholds):
+            raise ValueError(f"comparison '{self.name}': 'thresholds' must be similarities in "
+                             f"(0, 1], highest first; got {list(self.thresholds)}")
         return self
 
 
@@ -101,6 +105,9 @@ class Settings(_Frozen):
         names = [c.name for c in self.comparisons]
         problems += [f"comparison name {n!r} is used twice" for n in set(names)
                      if names.count(n) > 1]
+        if self.columns:
+            problems += [f"required field {f!r} is not mapped in 'columns'"
+                         for f in self.required if f != "record_id" and f not in self.columns]
         rules = [r.name for r in self.blocking_rules]
         problems += [f"blocking rule name {n!r} is used twice" for n in set(rules)
                      if rules.count(n) > 1]

@@ -198,6 +198,39 @@ def test_unknown_preset_fails_clearly(tmp_path: Path) -> None:
     assert "'preset'" in " ".join(result.output.split())
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"blocking_rules": [{"name": "typo", "keys": ["fn_cannon", "dob"]}]},
+     "blocking rule 'typo': key 'fn_cannon' is neither a prepared column"),
+    ({"comparisons": [{"name": "country", "kind": "exact", "column": "birth_country"}]},
+     "comparison 'country': column 'birth_country' is neither a prepared column"),
+    ({"required": ["record_id", "grade"]}, "required field 'grade' is not mapped"),
+    ({"comparisons": [{"name": "given_again", "kind": "given_name", "thresholds": []}]},
+     "'thresholds' must be similarities in (0, 1], highest first"),
+    ({"comparisons": [{"name": "city", "kind": "string", "column": "state",
+                       "thresholds": [0.7, 0.9]}]},
+     "'thresholds' must be similarities in (0, 1], highest first"),
+])
+def test_a_preset_naming_what_does_not_exist_fails_before_reading(
+        tmp_path: Path, change: dict[str, list[object]], message: str) -> None:
+    """A user's own preset with a misspelt blocking key or comparison column, an unmapped
+    required field or unusable thresholds is one clear error (exit 2), not a traceback
+    mid-run."""
+    preset = json.loads(builtin_preset_path("msix").read_text(encoding="utf-8"))
+    preset["columns"] = {c: c for c in COLUMNS}
+    for key, value in change.items():
+        preset[key] = value if key == "required" else [*preset[key], *value]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(preset), encoding="utf-8")
+    rows, _ = make_children(4, seed=1)
+    source = write_rows(tmp_path / "records.csv", rows)
+    result = CliRunner().invoke(app, ["link", str(source), "--out", str(tmp_path / "out"),
+                                      "--preset", str(path)])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out" / "identities.csv").exists()
+
+
 def test_saved_model_is_reused(tmp_path: Path, small_preset: Path) -> None:
     rows, _ = make_children(24, seed=9)
     source = write_rows(tmp_path / "records.csv", rows)
