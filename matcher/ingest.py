@@ -124,23 +124,27 @@ def _cleaning_exprs(columns: tuple[str, ...]) -> list[pl.Expr]:
             pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row")]
 
 
-DIGITS = "__birth_date_digits"
-"""The birth date read once, for the checks that need it."""
+DATE_FIELDS = ("birth_date", "enrollment_date", "qualifying_arrival_date")
+"""Canonical fields that hold a date: a value no date format reads is a row error."""
+DIGITS = {field: f"__{field}_digits" for field in DATE_FIELDS}
+"""Each date read once, for the checks that need it."""
 _DIGIT_MEMOS: dict[tuple[str, ...], ValueMemo] = {}
 
 
-def _birth_date_digits(frame: pl.DataFrame, formats: tuple[str, ...]) -> pl.DataFrame:
-    """Each distinct birth date read once; one-row frames (the API, incremental loads) reuse
+def _date_digits(frame: pl.DataFrame, formats: tuple[str, ...]) -> pl.DataFrame:
+    """Each distinct date read once; one-row frames (the API, incremental loads) reuse
     readings remembered per date-format list, since one reading costs milliseconds there."""
     memo = _DIGIT_MEMOS.setdefault(tuple(formats), ValueMemo(max_values=100_000))
-    return by_values(frame, _digit_group(tuple(formats)), memo)
+    fields = tuple(f for f in DATE_FIELDS if f in frame.columns)
+    return by_values(frame, _digit_groups(tuple(formats), fields), memo)
 
 
 @lru_cache(maxsize=16)
-def _digit_group(formats: tuple[str, ...]) -> tuple[ValueGroup, ...]:
+def _digit_groups(formats: tuple[str, ...], fields: tuple[str, ...]
+                  ) -> tuple[ValueGroup, ...]:
     """Built once per format list: building the expression costs as much as running it."""
-    return (ValueGroup(("birth_date",), (date_digits(pl.col("birth_date"), formats)
-                                         .alias(DIGITS),), date_digits_plain(formats)),)
+    return tuple(ValueGroup((field,), (date_digits(pl.col(field), formats).alias(DIGITS[field]),),
+                            date_digits_plain(formats)) for field in fields)
 
 
 def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
@@ -148,8 +152,8 @@ def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
     checks = _checks(tuple(frame.columns), tuple(settings.required),
                      tuple(settings.date_formats), settings.invalid_date,
                      settings.reject_absurd)
-    if "birth_date" in frame.columns:
-        frame = pl.concat([frame, _birth_date_digits(frame, settings.date_formats)],
+    if any(field in frame.columns for field in DATE_FIELDS):
+        frame = pl.concat([frame, _date_digits(frame, settings.date_formats)],
                           how="horizontal")
     # every check in one query; reasons are formatted only for the checks that failed
     flags = frame.select(failed for _, failed, _ in checks)
@@ -167,7 +171,7 @@ def _checks(columns: tuple[str, ...], required: tuple[str, ...], date_formats: t
     (building the expressions cost more than running them on the one-record path)."""
     checks: list[tuple[str, pl.Expr, pl.Expr]] = []
     for field in columns:
-        if field in ("row", "record_id_generated", DIGITS):
+        if field in ("row", "record_id_generated", *DIGITS.values()):
             continue
         checks.append((field, pl.col(field).str.contains(REPLACEMENT_CHAR, literal=True),
                        pl.lit(f"'{field}' has bytes that are not valid UTF-8")))
@@ -185,16 +189,16 @@ def _checks(columns: tuple[str, ...], required: tuple[str, ...], date_formats: t
         checks.append(("state", ~pl.col("state").str.contains(r"^[A-Za-z]{2}$"),
                        pl.format("'state' must be a two-letter USPS code; got '{}'",
                                  pl.col("state"))))
-    if "birth_date" in columns:
-        raw = pl.col("birth_date")
-        digits = pl.col(DIGITS)
+    for field in (f for f in DATE_FIELDS if f in columns):
+        raw = pl.col(field)
+        digits = pl.col(DIGITS[field])
         unreadable = raw.is_not_null() & ~is_all_zero(raw) & ~is_calendar_date(digits)
         if invalid_date == "reject":
             shapes = ", ".join(date_formats)
-            checks.append(("birth_date", unreadable,
-                           pl.format("'birth_date' must be a date ({}); got '{}'",
-                                     pl.lit(shapes), raw)))
-        if reject_absurd:
+            checks.append((field, unreadable,
+                           pl.format("'{}' must be a date ({}); got '{}'",
+                                     pl.lit(field), pl.lit(shapes), raw)))
+        if reject_absurd and field == "birth_date":
             checks.append(("birth_date", ~unreadable & is_absurd_birth_date(digits),
                            pl.format("'birth_date' must be in 1900 or later and not in the future; "
                                      "got '{}'", raw)))

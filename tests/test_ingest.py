@@ -73,6 +73,24 @@ def test_bad_row_goes_to_errors(tmp_path: Path, msix: Settings, row: bytes, fiel
     assert_balanced(result)
 
 
+@pytest.mark.parametrize("field", ["enrollment_date", "qualifying_arrival_date"])
+def test_an_unreadable_enrollment_or_arrival_date_goes_to_errors(
+        tmp_path: Path, msix: Settings, field: str) -> None:
+    """Counts go by the enrollment date: a value no date format reads would drop the child
+    from every reporting period without a word, so it is a row error like a birth date."""
+    path = tmp_path / "in.csv"
+    path.write_text(f"record_id,state,first_name,last_name_1,birth_date,{field}\n"
+                    "ok1,TX,Juan,Garcia,2014-03-11,2021-09-01\n"
+                    "bad,TX,Ana,Lopez,2014-03-11,2021-02-30\n"
+                    "ok2,TX,Luis,Perez,2014-03-11,09/01/2021\n"
+                    "ok3,TX,Rosa,Cruz,2014-03-11,\n", encoding="utf-8")
+    result = read_inputs([path], msix)
+    assert result.records["record_id"].to_list() == ["ok1", "ok2", "ok3"]
+    assert errors_of(result) == [
+        ("bad", field, f"'{field}' must be a date (iso, yyyymmdd, mm/dd/yyyy); got '2021-02-30'")]
+    assert_balanced(result)
+
+
 def test_all_zero_and_blank_dates_are_unknown_not_errors(tmp_path: Path, msix: Settings) -> None:
     path = write_csv(tmp_path / "in.csv", b"z1,TX,Ana,Lopez,,0000-00-00\n",
                      b"z2,TX,Ana,Lopez,,00000000\n", b"z3,TX,Ana,Lopez,,\n", GOOD)
