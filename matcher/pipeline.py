@@ -120,10 +120,10 @@ def check_columns_exist(settings: Settings, comparisons: Sequence[Comparison],
     """Every comparison column and blocking key names a prepared column or an extra field of
     the preset: a misspelt one is a settings error up front, not a failure mid-run."""
     known = prepared_columns(tuple(extra_fields))
-    problems = [f"comparison {spec.name!r}: column {spec.column!r} is neither a prepared "
-                f"column nor a field the preset maps"
+    problems = [f"comparison {spec.name!r}: column {missing.removeprefix('x_')!r} is neither "
+                f"a prepared column nor a field the preset maps"
                 for spec, comparison in zip(settings.comparisons, comparisons, strict=True)
-                if spec.column and not comparison.columns() <= known]
+                if spec.column for missing in sorted(comparison.columns() - known)]
     problems += [f"blocking rule {rule.name!r}: key {key!r} is neither a prepared column nor "
                  f"a field the preset maps"
                  for spec, rule in zip(settings.blocking_rules, rules, strict=True)

@@ -8,7 +8,9 @@ import pytest
 
 from features.comparisons import NULL_LEVEL, age_comparison, compare_plain, compare_vectorised
 from features.prepare import prepare
-from matcher.settings import load_preset
+from matcher.errors import SettingsError
+from matcher.pipeline import Linker
+from matcher.settings import load_preset, parse_settings
 from tests.conftest import PairsBuilder, build_canonical
 
 AGE = age_comparison("age", "x_age", "x_age_year")
@@ -57,3 +59,12 @@ def test_the_pseudopeople_preset_compares_ages() -> None:
     preset = load_preset("pseudopeople")
     assert {"age", "age_year"} <= set(preset.columns)
     assert [c.kind for c in preset.comparisons].count("age") == 1
+
+
+def test_an_age_comparison_without_the_year_it_was_recorded_in_is_refused() -> None:
+    """The comparison reads `<column>_year` too: a preset that maps the age but not its year
+    is told so when the linker is built, not by a failure mid-run."""
+    data = load_preset("pseudopeople").model_dump(mode="json")
+    del data["columns"]["age_year"]
+    with pytest.raises(SettingsError, match="comparison 'age': column 'age_year' is neither"):
+        Linker(parse_settings(data))
