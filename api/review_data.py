@@ -7,6 +7,7 @@ queue filters (state pair, multiple births, sort by age), per-pair counts or rec
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -277,9 +278,9 @@ def _str_or_none(value: Any) -> str | None:
 @lru_cache(maxsize=4)
 def _linker(settings_json: str) -> Any:
     from matcher.pipeline import Linker
-    from matcher.settings import Settings
+    from matcher.settings import parse_settings
 
-    return Linker(Settings.model_validate_json(settings_json))
+    return Linker(parse_settings(json.loads(settings_json), "saved in the store"))
 
 
 def thresholds_of(store: Any) -> tuple[float, float] | None:

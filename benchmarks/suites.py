@@ -98,7 +98,8 @@ SUITES: dict[str, Suite] = {
     "heldout": Suite(
         "heldout",
         "FEBRL1 and FEBRL2, the pseudopeople tasks and the 10k synthetic set drawn with other "
-        "seeds, a sparse 10k export (never used to choose settings); studentlink and Splink",
+        "seeds, a sparse 10k export, census 2020 against ACS, CPS, W-2 and 1040 (never used "
+        "to choose settings); studentlink and Splink",
         _grid(HELD_OUT, ("studentlink", "splink")),
         timeout_s=3600.0,
     ),

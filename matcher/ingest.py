@@ -75,8 +75,11 @@ def read_table(path: Path) -> pl.DataFrame:
     except Exception as exc:  # polars raises many kinds; all mean the file is unusable
         raise InputFileError(f"{path}: cannot read as {suffix.lstrip('.')}: {exc}") from None
     frame = frame.rename({c: c.strip() for c in frame.columns})
-    return frame.select(pl.col(c).cast(pl.String).str.strip_chars().alias(c)
-                        for c in frame.columns)
+    # a typed date or timestamp (Parquet, JSON) is its day in ISO form, not '2021-09-01 00:00:00'
+    return frame.select((pl.col(c).dt.strftime("%Y-%m-%d")
+                         if dtype == pl.Date or isinstance(dtype, pl.Datetime)
+                         else pl.col(c).cast(pl.String).str.strip_chars()).alias(c)
+                        for c, dtype in frame.schema.items())
 
 
 def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
@@ -93,6 +96,12 @@ def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
     return None
 
 
+def _describe(source: ColumnSource) -> str:
+    """A column source as a user wrote it: 'A', 'A' or 'B', join of A, B."""
+    options = source if isinstance(source, tuple) else (source,)
+    return " or ".join(str(o) if isinstance(o, Join) else repr(o) for o in options)
+
+
 def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataFrame:
     """Rename a file's columns to the preset's fields; a missing required column is fatal."""
     mapping: dict[str, ColumnSource] = dict(settings.columns) or {
@@ -102,7 +111,8 @@ def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataF
         expr = _source_expr(source, frame.columns)
         if expr is None:
             if field in settings.required and field != "record_id":
-                missing.append(f"'{field}' (from {source!r})" if source != field else f"'{field}'")
+                missing.append(f"'{field}' (from {_describe(source)})" if source != field
+                               else f"'{field}'")
             continue
         exprs.append(expr.alias(field))
     if missing:

@@ -118,25 +118,25 @@ def prepared_columns(extra_fields: tuple[str, ...]) -> frozenset[str]:
 def check_columns_exist(settings: Settings, comparisons: Sequence[Comparison],
                         rules: Sequence[BlockingRule], extra_fields: list[str]) -> None:
     """Every comparison column and blocking key names a prepared column or an extra field of
-    the preset: a misspelt one is a settings error up front, not a failure mid-run."""
+    the preset, and no extra field takes a prepared column's name: a misspelt or shadowing
+    name is a settings error up front, not a failure (or a silent change) mid-run."""
     known = prepared_columns(tuple(extra_fields))
-    problems = [f"comparison {spec.name!r}: column {missing.removeprefix('x_')!r} is neither "
-                f"a prepared column nor a field the preset maps"
-                for spec, comparison in zip(settings.comparisons, comparisons, strict=True)
-                if spec.column for missing in sorted(comparison.columns() - known)]
-    problems += [f"blocking rule {rule.name!r}: key {key!r} is neither a prepared column nor "
-                 f"a field the preset maps"
+    unknown = ("is neither a prepared column nor an extra field of the preset (a canonical "
+               "field is compared through its prepared columns)")
+    problems = [f"extra field {f!r} has the name of a prepared column; name it otherwise"
+                for f in extra_fields if f in prepared_columns(())]
+    problems += [f"comparison {spec.name!r}: column {missing.removeprefix('x_')!r} {unknown}"
+                 for spec, comparison in zip(settings.comparisons, comparisons, strict=True)
+                 if spec.column for missing in sorted(comparison.columns() - known)]
+    problems += [f"blocking rule {rule.name!r}: key {key!r} {unknown}"
                  for spec, rule in zip(settings.blocking_rules, rules, strict=True)
-                 for key, column in zip(_flat_keys(spec.keys), rule.columns(), strict=True)
+                 for key, column in zip(BlockingRule(spec.name, spec.keys).columns(),
+                                        rule.columns(), strict=True)
                  if column not in known]
     if problems:
         raise SettingsError(f"invalid preset {settings.name!r}:\n"
                             + "\n".join(f"  {p}" for p in problems)
                             + "\n  (prepared columns are listed in docs/presets.md)")
-
-
-def _flat_keys(keys: Sequence[str | Sequence[str]]) -> list[str]:
-    return [c for k in keys for c in ((k,) if isinstance(k, str) else k)]
 
 
 def resolve_column(column: str, extra_fields: list[str]) -> str:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from features.dates import DATE_PATTERNS
 from matcher.errors import SettingsError
+from matcher.schema import CANONICAL_COLUMNS
 
 ComparisonKind = Literal[
     "given_name", "middle_name", "surname", "birth_date", "exact", "string", "parents",
@@ -30,12 +31,19 @@ class _Frozen(BaseModel):
 class Join(_Frozen):
     """Several source columns joined with a space into one field (an address line)."""
 
-    join: tuple[str, ...]
+    join: tuple[str, ...] = Field(min_length=1)
+
+    def __str__(self) -> str:
+        return f"join of {', '.join(self.join)}"
 
 
-ColumnSource = str | tuple[str | Join, ...] | Join
+ColumnSource = str | Annotated[tuple[str | Join, ...], Field(min_length=1)] | Join
 """A source column; a tuple lists alternatives, columns or joins (the first present in the
 file is used: a join is present when any of its columns is)."""
+
+
+THRESHOLD_KINDS = ("given_name", "surname", "string")
+"""Comparison kinds with Jaro-Winkler levels set by `thresholds`."""
 
 
 class ComparisonSpec(_Frozen):
@@ -50,6 +58,13 @@ class ComparisonSpec(_Frozen):
     def _column_for_generic_kinds(self) -> ComparisonSpec:
         if self.kind in ("exact", "string", "age") and not self.column:
             raise ValueError(f"comparison '{self.name}' of kind '{self.kind}' needs a 'column'")
+        return self
+
+    @model_validator(mode="after")
+    def _usable_thresholds(self) -> ComparisonSpec:
+        """Only the kinds that read `thresholds` check them (other kinds ignore the option)."""
+        if self.kind not in THRESHOLD_KINDS:
+            return self
         ordered = list(self.thresholds) == sorted(set(self.thresholds), reverse=True)
         if not self.thresholds or not ordered or any(not 0 < t <= 1 for t in self.thresholds):
             raise ValueError(f"comparison '{self.name}': 'thresholds' must be similarities in "
@@ -108,11 +123,14 @@ class Settings(_Frozen):
         if self.columns:
             problems += [f"required field {f!r} is not mapped in 'columns'"
                          for f in self.required if f != "record_id" and f not in self.columns]
+        else:
+            problems += [f"required field {f!r} is not a canonical field"
+                         for f in self.required if f not in CANONICAL_COLUMNS]
         rules = [r.name for r in self.blocking_rules]
         problems += [f"blocking rule name {n!r} is used twice" for n in set(rules)
                      if rules.count(n) > 1]
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n  ".join(problems))
         return self
 
     def field_names(self) -> list[str]:

@@ -204,6 +204,8 @@ def test_unknown_preset_fails_clearly(tmp_path: Path) -> None:
     ({"comparisons": [{"name": "country", "kind": "exact", "column": "birth_country"}]},
      "comparison 'country': column 'birth_country' is neither a prepared column"),
     ({"required": ["record_id", "grade"]}, "required field 'grade' is not mapped"),
+    ({"columns": {"dob": "birth_date"}},
+     "extra field 'dob' has the name of a prepared column"),
     ({"comparisons": [{"name": "given_again", "kind": "given_name", "thresholds": []}]},
      "'thresholds' must be similarities in (0, 1], highest first"),
     ({"comparisons": [{"name": "city", "kind": "string", "column": "state",
@@ -211,20 +213,20 @@ def test_unknown_preset_fails_clearly(tmp_path: Path) -> None:
      "'thresholds' must be similarities in (0, 1], highest first"),
 ])
 def test_a_preset_naming_what_does_not_exist_fails_before_reading(
-        tmp_path: Path, change: dict[str, list[object]], message: str) -> None:
+        tmp_path: Path, change: dict[str, object], message: str) -> None:
     """A user's own preset with a misspelt blocking key or comparison column, an unmapped
     required field or unusable thresholds is one clear error (exit 2), not a traceback
     mid-run."""
     preset = json.loads(builtin_preset_path("msix").read_text(encoding="utf-8"))
     preset["columns"] = {c: c for c in COLUMNS}
     for key, value in change.items():
-        preset[key] = value if key == "required" else [*preset[key], *value]
+        preset[key] = (value if key == "required" else {**preset[key], **value}
+                       if isinstance(value, dict) else [*preset[key], *value])
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(preset), encoding="utf-8")
-    rows, _ = make_children(4, seed=1)
-    source = write_rows(tmp_path / "records.csv", rows)
-    result = CliRunner().invoke(app, ["link", str(source), "--out", str(tmp_path / "out"),
-                                      "--preset", str(path)])
+    missing_input = tmp_path / "not-written-yet.csv"  # the preset is refused before reading
+    result = CliRunner().invoke(app, ["link", str(missing_input), "--out",
+                                      str(tmp_path / "out"), "--preset", str(path)])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output

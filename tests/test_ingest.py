@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from matcher.errors import InputFileError, StudentlinkError
-from matcher.ingest import IngestResult, read_inputs
+from matcher.ingest import IngestResult, read_inputs, validate
 from matcher.settings import Settings, load_preset
 
 HEADER = b"record_id,state,first_name,last_name_1,last_name_2,birth_date\n"
@@ -89,6 +89,13 @@ def test_an_unreadable_enrollment_or_arrival_date_goes_to_errors(
     assert errors_of(result) == [
         ("bad", field, f"'{field}' must be a date (iso, yyyymmdd, mm/dd/yyyy); got '2021-02-30'")]
     assert_balanced(result)
+    # one record at a time (the API's path, through the memo of readings), and 'keep'
+    one = pl.DataFrame({"record_id": ["bad"], "state": ["TX"], "first_name": ["Ana"],
+                        "last_name_1": ["Lopez"], "birth_date": ["2014-03-11"],
+                        field: ["2021-02-30"]})
+    assert validate(one, msix).errors["field"].to_list() == [field]
+    keep = msix.model_copy(update={"invalid_date": "keep"})
+    assert len(validate(one, keep).errors) == 0
 
 
 def test_all_zero_and_blank_dates_are_unknown_not_errors(tmp_path: Path, msix: Settings) -> None:
@@ -225,6 +232,23 @@ def test_typed_parquet_columns_become_strings(tmp_path: Path, msix: Settings) ->
                  ).write_parquet(path)
     result = read_inputs([path], msix)
     assert result.records.select("record_id", "birth_date").rows() == [("7", "2014-03-11")]
+
+
+def test_timestamp_columns_are_read_as_their_day(tmp_path: Path, msix: Settings) -> None:
+    """A database or pandas export writes dates as timestamps: the day is the date, not a
+    row error ('2021-09-01 00:00:00' is no date format)."""
+    import datetime as dt
+
+    path = tmp_path / "timestamps.parquet"
+    pl.DataFrame({"record_id": ["a", "b"], "state": ["TX", "TX"], "first_name": ["Ana", "Luis"],
+                  "last_name_1": ["Lopez", "Cruz"],
+                  "birth_date": [dt.datetime(2014, 3, 11), dt.datetime(2013, 1, 2, 13, 5)],
+                  "enrollment_date": [dt.datetime(2021, 9, 1), dt.datetime(2021, 9, 2, 8, 0)]},
+                 ).write_parquet(path)
+    result = read_inputs([path], msix)
+    assert result.records.select("record_id", "birth_date", "enrollment_date").rows() == [
+        ("a", "2014-03-11", "2021-09-01"), ("b", "2013-01-02", "2021-09-02")]
+    assert len(result.errors) == 0
 
 
 def test_preset_column_mapping(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import polars as pl
 import typer
 
-from matcher.errors import InputFileError, StudentlinkError
+from matcher.errors import InputFileError, SettingsError, StudentlinkError
 
 DEFAULT_STORE = "./studentlink.db"
 T = TypeVar("T")
@@ -54,7 +54,7 @@ def _print_json(value: Any) -> None:
 def _errors_to_exit() -> Iterator[None]:
     try:
         yield
-    except InputFileError as exc:
+    except (InputFileError, SettingsError) as exc:  # the command's inputs: as `link` does
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except StudentlinkError as exc:
@@ -87,10 +87,12 @@ def load_command(
     records of that first load).
     """
     from matcher.ingest import read_inputs
+    from matcher.pipeline import Linker
     from matcher.settings import load_preset
 
     with _errors_to_exit():
         settings = load_preset(preset)
+        Linker(settings)  # checks the preset's columns before any input is read
         ingested = read_inputs(list(inputs), settings)
         opened = _open(store, settings=settings, preset=preset,
                        model=_load_model(model) if model else None)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlalchemy import select
 
-from features.dates import date_digits, is_calendar_date
+from features.dates import DEFAULT_DATE_FORMATS, date_digits, is_calendar_date
 from matcher.errors import StoreError
 from matcher.store import db
 from matcher.store.models import Record
@@ -74,17 +75,21 @@ class ChildCounts:
                 "national": self.national, "unknown_birth_date": self.unknown_birth_date}
 
 
-def _to_date(column: str) -> pl.Expr:
-    digits = date_digits(pl.col(column))
+def _to_date(column: str, formats: tuple[str, ...]) -> pl.Expr:
+    digits = date_digits(pl.col(column), formats)
     return (pl.when(is_calendar_date(digits))
             .then(digits.str.strptime(pl.Date, "%Y%m%d", strict=False))
             .otherwise(None))
 
 
-def count_children(records: pl.DataFrame, period: ReportingPeriod) -> ChildCounts:
-    """Counts from a frame of identity_id, state, birth_date, enrollment_date (raw strings)."""
+def count_children(records: pl.DataFrame, period: ReportingPeriod,
+                   date_formats: Sequence[str] = DEFAULT_DATE_FORMATS) -> ChildCounts:
+    """Counts from a frame of identity_id, state, birth_date, enrollment_date (raw strings,
+    read with the store's `date_formats`, as ingest checked them)."""
+    formats = tuple(date_formats)
     frame = records.with_columns(
-        _to_date("birth_date").alias("birth"), _to_date("enrollment_date").alias("enrolled"),
+        _to_date("birth_date", formats).alias("birth"),
+        _to_date("enrollment_date", formats).alias("enrolled"),
     )
     birth = (
         frame.drop_nulls("birth")
@@ -122,4 +127,4 @@ def child_counts(store: IdentityStore, period: str) -> ChildCounts:
     frame = pl.DataFrame([tuple(r) for r in rows], orient="row", schema={
         "identity_id": pl.String, "state": pl.String, "birth_date": pl.String,
         "enrollment_date": pl.String})
-    return count_children(frame, parsed)
+    return count_children(frame, parsed, store.settings.date_formats)

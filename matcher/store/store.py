@@ -254,13 +254,24 @@ class IdentityStore:
             model = train_on_stored(self, settings, say)
         return rebuild(self, settings, model, actor=actor, say=say)
 
+    @property
+    def settings(self) -> Any:
+        """The matching settings the store keeps (its preset's before the first load)."""
+        return self._saved_settings(None)
+
     def _saved_settings(self, preset: str | None) -> Any:
-        from matcher.settings import load_preset
+        from matcher.errors import SettingsError
+        from matcher.settings import load_preset, parse_settings
 
         saved = self.meta(META_SETTINGS)
         if saved:
-            settings_type = type(load_preset("msix"))
-            return settings_type.model_validate_json(saved)
+            try:
+                return parse_settings(json.loads(saved), "saved in the store")
+            except SettingsError as exc:
+                # settings a former version accepted and this one refuses
+                raise StoreError(f"{exc}\nrebuild the store with a preset this version "
+                                 "accepts: studentlink rebuild --store URL --preset "
+                                 "NAME|FILE") from None
         return load_preset(preset or self.meta(META_PRESET) or "msix")
 
     @property

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from benchmarks.synthetic import generate
 from matcher.cli import app
+from matcher.settings import builtin_preset_path
 from matcher.store import IdentityStore
 
 runner = CliRunner()
@@ -78,3 +79,15 @@ def test_a_store_that_cannot_be_opened_is_one_clear_message(tmp_path: Path) -> N
     assert done.exit_code == 1
     assert "'store' must be a database that can be opened" in done.output
     assert "Traceback" not in done.output
+
+
+def test_load_refuses_a_bad_preset_before_reading_its_inputs(tmp_path: Path,
+                                                            store_url: str) -> None:
+    preset = json.loads(builtin_preset_path("msix").read_text(encoding="utf-8"))
+    preset["blocking_rules"].append({"name": "typo", "keys": ["fn_cannon"]})
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(preset), encoding="utf-8")
+    result = runner.invoke(app, ["load", str(tmp_path / "not-there.csv"), "--store", store_url,
+                                 "--preset", str(path)])
+    assert result.exit_code == 2
+    assert "blocking rule 'typo': key 'fn_cannon' is neither" in " ".join(result.output.split())

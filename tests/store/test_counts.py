@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from matcher.errors import StoreError
 from matcher.store import IdentityStore, parse_period
+from matcher.store.counts import count_children
 from tests.store.fakes import frame, rec
 
 
@@ -56,3 +58,15 @@ def test_counts_match_hand_computed_truth(store: IdentityStore) -> None:
     assert counts.unknown_birth_date == 1
     assert counts.as_dict()["start"] == "2023-09-01"
     assert store.counts("2022-23").by_state == {"TX": 1}
+
+
+def test_counts_read_dates_with_the_stores_date_formats() -> None:
+    """A preset whose export writes YYYY/MM/DD is checked at ingest with that format; counts
+    read the stored dates the same way (with the default formats the child was left out)."""
+    records = pl.DataFrame({"identity_id": ["1", "2"], "state": ["TX", "TX"],
+                            "birth_date": ["2014/03/11", "2015/05/05"],
+                            "enrollment_date": ["2023/09/01", "2024/08/31"]})
+    period = parse_period("2023-24")
+    assert count_children(records, period).national == 0
+    counts = count_children(records, period, ("yyyy/mm/dd",))
+    assert (counts.by_state, counts.national) == ({"TX": 2}, 2)

@@ -18,7 +18,7 @@ from matcher.ingest import validate
 from matcher.pipeline import Linker, LinkResult
 from matcher.settings import Settings, load_preset
 from matcher.store import IdentityStore
-from matcher.store.store import META_MODEL
+from matcher.store.store import META_MODEL, META_SETTINGS
 from tests.store.helpers import assert_consistent, event_kinds, partition, store_partition
 
 RECORDS = 1200
@@ -167,3 +167,16 @@ def test_a_process_holding_the_old_model_refuses_to_write_after_a_rebuild(
     with IdentityStore.open(store_url) as reopened:
         assert reopened.upsert_record({**row, "record_id": "reopened"}).identity_id
         assert_consistent(reopened)
+
+
+def test_settings_saved_by_an_older_version_and_refused_now_say_what_to_do(
+        store: IdentityStore) -> None:
+    """A store keeps the settings it was built with; if this version refuses them (here a
+    comparison's thresholds rising), opening them is a StoreError naming the problem and the
+    way out, not a validation traceback."""
+    saved = load_preset("msix").model_dump(mode="json")
+    saved["comparisons"][0]["thresholds"] = [0.8, 0.9]
+    store.set_meta({META_SETTINGS: json.dumps(saved)})
+    with pytest.raises(StoreError, match=r"(?s)'thresholds' must be similarities.*"
+                                         r"studentlink rebuild --store URL --preset"):
+        _ = store.settings
