@@ -23,7 +23,7 @@ Only the columns named here are used; identifiers that give the truth away (``si
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 BlockingRule = tuple[str, ...] | str
@@ -249,9 +249,11 @@ _PP_SSA = PeerConfig(
     ),
 )
 
-_PP_TAX = PeerConfig(
+_PP_TAX = replace(
     # tax forms: names, middle initial and a mailing address (read into the census's address
-    # columns by `prep`), no birth date or sex
+    # columns by `prep`), no birth date or sex; the recordlinkage setups as the census's (they
+    # do not run on these held-out tasks)
+    _PP_ADDRESS,
     comparisons=(
         Cmp("name", "first_name", tf=True),
         Cmp("name", "last_name", tf=True),
@@ -267,28 +269,7 @@ _PP_TAX = PeerConfig(
         ("substr(first_name, 1, 2)", "substr(last_name, 1, 2)", "zipcode"),
     ),
     deterministic=(("first_name", "last_name", "address"),),
-    recall=0.7,
     em_blocking=(("first_name", "last_name"), ("address",)),
-    rl_tutorial_block="first_name",
-    rl_tutorial_compare=(
-        RLCompare("exact", "first_name"),
-        RLCompare("string", "last_name", "jarowinkler", 0.85),
-        RLCompare("exact", "zipcode"),
-        RLCompare("exact", "street_number"),
-        RLCompare("string", "street_name", "levenshtein", 0.85),
-    ),
-    rl_ecm_indexes=(
-        RLIndex("block", ("first_name", "last_name")),
-        RLIndex("block", ("last_name", "zipcode")),
-        RLIndex("sn", ("last_name",), 9),
-        RLIndex("sn", ("first_name",), 9),
-    ),
-    rl_ecm_compare=(
-        RLCompare("string", "first_name", "jarowinkler", 0.85),
-        RLCompare("string", "last_name", "jarowinkler", 0.85),
-        RLCompare("exact", "middle_initial"),
-        RLCompare("string", "address", "levenshtein", 0.85),
-    ),
 )
 
 SYNTHETIC = PeerConfig(
