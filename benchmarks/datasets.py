@@ -341,9 +341,11 @@ def _ensure_pseudopeople_public(data_dir: Path, seed: int = 0, *, more: bool = F
     """The shared folder of the four public tables (or their held-out copy drawn with another
     ``seed``; ``more``: the held-out layouts, :data:`HELD_OUT_PSEUDOPEOPLE_FILES`), built once
     per cache."""
-    folder = data_dir / ((f"pseudopeople_heldout_layouts_seed{seed}" if more
-                          else f"pseudopeople_seed{seed}") if seed
-                         else "pseudopeople_heldout_layouts" if more else "pseudopeople_public")
+    if more:
+        name = "pseudopeople_heldout_layouts" + (f"_seed{seed}" if seed else "")
+    else:
+        name = f"pseudopeople_seed{seed}" if seed else "pseudopeople_public"
+    folder = data_dir / name
     marker = folder / "hashes.json"
     if marker.exists():
         return folder

@@ -7,6 +7,7 @@ and every other row goes on. Rows in = accepted records + rejected rows, always.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -82,10 +83,13 @@ def read_table(path: Path) -> pl.DataFrame:
                         for c, dtype in frame.schema.items())
 
 
+def _alternatives(source: ColumnSource) -> tuple[str | Join, ...]:
+    return source if isinstance(source, tuple) else (source,)
+
+
 def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
     """The field's expression over the first alternative present in `columns`, or None."""
-    options = source if isinstance(source, tuple) else (source,)
-    for option in options:
+    for option in _alternatives(source):
         if isinstance(option, Join):
             present = [c for c in option.join if c in columns]
             if present:
@@ -98,8 +102,7 @@ def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
 
 def _describe(source: ColumnSource) -> str:
     """A column source as a user wrote it: 'A', 'A' or 'B', join of A, B."""
-    options = source if isinstance(source, tuple) else (source,)
-    return " or ".join(str(o) if isinstance(o, Join) else repr(o) for o in options)
+    return " or ".join(str(o) if isinstance(o, Join) else repr(o) for o in _alternatives(source))
 
 
 def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataFrame:
@@ -141,11 +144,18 @@ DIGITS = {field: f"__{field}_digits" for field in DATE_FIELDS}
 _DIGIT_MEMOS: dict[tuple[str, ...], ValueMemo] = {}
 
 
-def _date_digits(frame: pl.DataFrame, formats: tuple[str, ...]) -> pl.DataFrame:
+def _checked_dates(columns: Sequence[str], settings: Settings) -> tuple[str, ...]:
+    """The date fields a row check reads: the birth date for `reject_absurd` too, the others
+    only when unreadable dates are rejected."""
+    return tuple(f for f in DATE_FIELDS if f in columns and (
+        settings.invalid_date == "reject" or (f == "birth_date" and settings.reject_absurd)))
+
+
+def _date_digits(frame: pl.DataFrame, formats: tuple[str, ...], fields: tuple[str, ...]
+                 ) -> pl.DataFrame:
     """Each distinct date read once; one-row frames (the API, incremental loads) reuse
     readings remembered per date-format list, since one reading costs milliseconds there."""
     memo = _DIGIT_MEMOS.setdefault(tuple(formats), ValueMemo(max_values=100_000))
-    fields = tuple(f for f in DATE_FIELDS if f in frame.columns)
     return by_values(frame, _digit_groups(tuple(formats), fields), memo)
 
 
@@ -162,8 +172,9 @@ def _problems(frame: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
     checks = _checks(tuple(frame.columns), tuple(settings.required),
                      tuple(settings.date_formats), settings.invalid_date,
                      settings.reject_absurd)
-    if any(field in frame.columns for field in DATE_FIELDS):
-        frame = pl.concat([frame, _date_digits(frame, settings.date_formats)],
+    dates = _checked_dates(frame.columns, settings)
+    if dates:
+        frame = pl.concat([frame, _date_digits(frame, settings.date_formats, dates)],
                           how="horizontal")
     # every check in one query; reasons are formatted only for the checks that failed
     flags = frame.select(failed for _, failed, _ in checks)
