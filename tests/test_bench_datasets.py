@@ -78,6 +78,17 @@ def test_prepare_caches(tmp_path: Path) -> None:
     assert entities.columns == ["record_id", "entity_id"]
 
 
+def test_prepare_rebuilds_a_cached_manifest_whose_inputs_are_gone(tmp_path: Path) -> None:
+    first = prepare("febrl4", tmp_path)
+    manifest = tmp_path / "febrl4" / "dataset.json"
+    moved = tmp_path / "old-venv" / "dataset4a.csv"
+    stale = Dataset.from_json({**first.to_json(), "inputs": [str(moved), str(first.inputs[1])]})
+    stale.save(manifest.parent)
+    again = prepare("febrl4", tmp_path)
+    assert again.inputs == first.inputs and all(p.exists() for p in again.inputs)
+    assert Dataset.load(manifest) == first
+
+
 def test_prepare_rejects_unknown_names(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="dataset"):
         prepare("no_such_set", tmp_path)
