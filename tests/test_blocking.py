@@ -88,7 +88,7 @@ def test_rule_meant_for_the_error_pairs_it(canonical: CanonicalBuilder,
 
 
 @pytest.mark.parametrize("changes", [c for _, c, _ in ERRORS], ids=[e for e, _, _ in ERRORS])
-def test_union_of_msix_rules_pairs_every_single_error(canonical: CanonicalBuilder,
+def test_union_of_msix_rules_pairs_every_listed_error(canonical: CanonicalBuilder,
                                                       changes: dict[str, str | None]) -> None:
     prepared = _pair(canonical, changes)
     pairs, report = candidate_pairs(prepared, MSIX_RULES)
