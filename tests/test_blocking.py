@@ -51,6 +51,12 @@ ERRORS: list[tuple[str, dict[str, str | None], tuple[str, ...]]] = [
      {"first_name": "Lopes", "last_name_1": "Guadalpue", "last_name_2": None},
      ("birth_date+any_name_sound",)),
     ("birth date missing", {"birth_date": None}, ("first_name_form+surname_sound",)),
+    # two errors at once
+    ("birth date missing and surnames swapped",
+     {"birth_date": None, "last_name_1": "Lopez", "last_name_2": "Hernandez"},
+     ("first_name_sound+any_surname_sound",)),
+    ("birth date missing and an unlisted first-name form",
+     {"birth_date": None, "first_name": "Gualupita"}, ("first_initial+both_surnames_sound",)),
     ("new name and new date, same state id",
      {"first_name": "Lupita", "last_name_1": "Garza", "last_name_2": None,
       "birth_date": "2011-09-30", "local_student_id": "tx 000123"}, ("state_local_id",)),
@@ -82,7 +88,7 @@ def test_rule_meant_for_the_error_pairs_it(canonical: CanonicalBuilder,
 
 
 @pytest.mark.parametrize("changes", [c for _, c, _ in ERRORS], ids=[e for e, _, _ in ERRORS])
-def test_union_of_msix_rules_pairs_every_single_error(canonical: CanonicalBuilder,
+def test_union_of_msix_rules_pairs_every_listed_error(canonical: CanonicalBuilder,
                                                       changes: dict[str, str | None]) -> None:
     prepared = _pair(canonical, changes)
     pairs, report = candidate_pairs(prepared, MSIX_RULES)
