@@ -62,11 +62,11 @@ def english_nickname_groups() -> pl.DataFrame:
 @cache
 def placeholder_name_pattern(given: bool = True) -> str:
     """One regex matching folded placeholder names. Given names: 'BABY GIRL', 'UNKNOWN',
-    'SENORA', 'HIJO'; surnames only the missing-value markers ('UNKNOWN', 'LNU'), since
-    words like SON are real surnames."""
+    'SENORA', 'HIJO'; surnames only the missing-value markers ('UNKNOWN', 'LNU') and
+    phrases no family is called ('OF THE HOUSE'), since words like SON, HOUSE and GOH are
+    real surnames."""
     frame = _read("placeholder_names.csv")
-    if not given:
-        frame = frame.filter(pl.col("applies_to") == "all")
+    frame = frame.filter(pl.col("applies_to").is_in(["all", "given" if given else "surname"]))
     return "|".join(f"(?:{p})" for p in frame["pattern"].to_list())
 
 

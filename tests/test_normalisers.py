@@ -102,6 +102,11 @@ def test_fold_text(raw: str | None, expected: str | None) -> None:
     ("Apellido", None),  # the form's label written as the answer
     ("Desconocido", None),
     ("Nombre Jose", "NOMBRE JOSE"),
+    ("Dau", None),  # a census form's relationship abbreviation (daughter)
+    ("Doh", None),
+    ("Youngest", None),
+    ("Gentleman", None),
+    ("Resp", None),
     (None, None),
 ])
 def test_drop_placeholder_names(raw: str | None, expected: str | None) -> None:
@@ -112,6 +117,20 @@ def test_no_known_given_name_is_a_placeholder() -> None:
     names = given_name_groups()["name"].unique().sort()
     kept = names.to_frame("x").select(drop_placeholder_names(X).alias("y"))["y"]
     assert names.filter(kept.is_null()).to_list() == []
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Of The House", None),
+    ("Man Of The House", None),
+    ("De La Casa", None),
+    ("Respondent", None),
+    ("House", "HOUSE"),  # real surnames that are also placeholder words
+    ("Goh", "GOH"),
+    ("Son", "SON"),
+    ("Doe", "DOE"),
+])
+def test_placeholder_surnames(raw: str, expected: str | None) -> None:
+    assert one(drop_placeholder_names(fold_text(X), given=False), raw) == expected
 
 
 def test_real_surname_that_is_also_a_relationship_word_is_kept() -> None:
