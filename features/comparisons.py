@@ -320,11 +320,22 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
     ), primary=("ln1", "ln2"))
 
 
-def birth_date_comparison(name: str = "birth_date") -> Comparison:
+SECOND_DATE_AGREES = "agrees with the other's second birth date"
+
+
+def birth_date_comparison(name: str = "birth_date", second_date: bool = False) -> Comparison:
+    """With `second_date`, a record's second record of its birth date (`dob2`, mapped by the
+    preset) counts where the birth dates themselves do not agree exactly: the SSA's
+    creation date against a census birth date whose copy in the SSA record is garbled."""
     exact = Equal("dob")
-    return Comparison(name, "birth_date", AnyNull(("dob",)), (
+    second = ([Level(SECOND_DATE_AGREES, either(Equal("dob", "dob2"), Equal("dob2", "dob"),
+                                                Equal("dob2")))]
+              if second_date else [])
+    return Comparison(name, "birth_date",
+                      AllNull(("dob", "dob2")) if second_date else AnyNull(("dob",)), (
         Level("exact", both(exact, Not(IsTrue("dob_weak")))),
         Level("exact placeholder date (01-01)", exact),
+        *second,
         Level("day and month swapped", DayMonthSwap()),
         Level("one digit off", Similar("dob", "hamming", 1)),
         Level("year off by one", YearOff(1)),
@@ -333,7 +344,8 @@ def birth_date_comparison(name: str = "birth_date") -> Comparison:
         # from 'different' so that level measures real disagreement
         Level("one side a placeholder date", IsTrue("dob_weak")),
         Level("different", Always()),
-    ), extra_columns=("dob_y", "dob_m", "dob_d", "dob_weak"), primary=("dob",))
+    ), extra_columns=("dob_y", "dob_m", "dob_d", "dob_weak", *(["dob2"] if second_date else [])),
+        primary=("dob",))
 
 
 def exact_comparison(name: str, column: str, term_frequency: bool = False,
@@ -402,8 +414,9 @@ def age_comparison(name: str, age: str, year: str) -> Comparison:
 
 def build_comparison(name: str, kind: str, column: str | None = None,
                      term_frequency: bool = False, thresholds: Sequence[float] = (0.92, 0.8),
-                     identifier: bool = False) -> Comparison:
-    """A comparison from its declarative spec (the preset's `comparisons` entries)."""
+                     identifier: bool = False, second_date: bool = False) -> Comparison:
+    """A comparison from its declarative spec (the preset's `comparisons` entries);
+    `second_date`: the preset maps a second birth date (`birth_date_comparison`)."""
     if kind == "given_name":
         return given_name_comparison(name, thresholds)
     if kind == "middle_name":
@@ -411,7 +424,7 @@ def build_comparison(name: str, kind: str, column: str | None = None,
     if kind == "surname":
         return surname_comparison(name, thresholds)
     if kind == "birth_date":
-        return birth_date_comparison(name)
+        return birth_date_comparison(name, second_date)
     if kind == "parents":
         return parents_comparison(name)
     if kind == "birth_place":

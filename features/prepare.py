@@ -58,6 +58,11 @@ from features.value_memo import (
 SECOND_TYPO_MIN_LENGTH = 4
 """A second given name this long or longer, unknown to us, may be a typo of the other."""
 
+SECOND_BIRTH_DATE = "birth_date_2"
+"""A field a preset may map beside the birth date: a second record of it, with its own errors
+(an SSA record's creation date). Prepared as the date `dob2`; the birth date comparison also
+takes it against the other record's birth date."""
+
 CORE_FIELDS = ("first_name", "middle_name", "last_name_1", "last_name_2", "sex", "birth_date",
                "multiple_birth_flag", "birth_city", "birth_state", "birth_country",
                "parent1_first_name", "parent1_last_name", "parent2_first_name",
@@ -227,7 +232,7 @@ def final_keys_plain(columns: Columns) -> Columns | None:
 def _field_groups(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
                   ocr_digits: bool) -> tuple[ValueGroup, ...]:
     dates = date_digits_plain(date_formats)
-    plain = {"lsid_raw": fold_code_ascii, "dob": dates, "enr": dates}
+    plain = {"lsid_raw": fold_code_ascii, "dob": dates, "dob2": dates, "enr": dates}
     return tuple(ValueGroup((column,), (expr,), plain.get(expr.meta.output_name()))
                  for column, expr in _field_exprs(extra_fields, date_formats, ocr_digits))
 
@@ -249,7 +254,14 @@ def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
                  ocr_digits: bool) -> list[tuple[str, pl.Expr]]:
     """Per-field normalisation as (input column, expression); built once, since the lookup
     tables make these costly to build."""
-    date = (repair_ocr_digits(pl.col("birth_date")) if ocr_digits else pl.col("birth_date"))
+    def date(field: str) -> pl.Expr:
+        return repair_ocr_digits(pl.col(field)) if ocr_digits else pl.col(field)
+
+    def extra(field: str) -> pl.Expr:
+        if field == SECOND_BIRTH_DATE:
+            return date_digits(date(field), date_formats).alias("dob2")
+        return fold_words(pl.col(field)).alias(f"x_{field}")
+
     return [
         ("state", fold_code(pl.col("state")).alias("state")),
         ("first_name", _given_name_text(pl.col("first_name")).alias("fn_text")),
@@ -259,7 +271,7 @@ def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
         ("last_name_2",
          join_particles(_name_text(pl.col("last_name_2"), given=False)).alias("ln2_text")),
         ("sex", normalise_sex(pl.col("sex")).alias("sex")),
-        ("birth_date", date_digits(date, date_formats).alias("dob")),
+        ("birth_date", date_digits(date("birth_date"), date_formats).alias("dob")),
         ("multiple_birth_flag", normalise_flag(pl.col("multiple_birth_flag")).alias("mbf")),
         ("enrollment_date", date_digits(pl.col("enrollment_date"), date_formats).alias("enr")),
         ("birth_city", fold_text(pl.col("birth_city")).alias("bcity")),
@@ -270,7 +282,7 @@ def _field_exprs(extra_fields: tuple[str, ...], date_formats: tuple[str, ...],
         ("parent1_first_name", _parent_groups("parent1_first_name").alias("p1fn_groups")),
         ("parent2_first_name", _parent_groups("parent2_first_name").alias("p2fn_groups")),
         ("local_student_id", fold_code(pl.col("local_student_id")).alias("lsid_raw")),
-        *[(c, fold_words(pl.col(c)).alias(f"x_{c}")) for c in extra_fields],
+        *[(c, extra(c)) for c in extra_fields],
     ]
 
 

@@ -21,10 +21,11 @@ from features.dates import (
     is_all_zero,
     is_calendar_date,
 )
+from features.prepare import SECOND_BIRTH_DATE
 from features.value_memo import ValueGroup, ValueMemo, by_values
 from matcher.errors import InputFileError
 from matcher.schema import CANONICAL_COLUMNS, ERROR_COLUMNS, MAX_LENGTHS
-from matcher.settings import ColumnSource, Join, Settings
+from matcher.settings import ColumnSource, Join, Settings, Where
 
 REPLACEMENT_CHAR = "\ufffd"
 
@@ -83,7 +84,7 @@ def read_table(path: Path) -> pl.DataFrame:
                         for c, dtype in frame.schema.items())
 
 
-def _alternatives(source: ColumnSource) -> tuple[str | Join, ...]:
+def _alternatives(source: ColumnSource) -> tuple[str | Join | Where, ...]:
     return source if isinstance(source, tuple) else (source,)
 
 
@@ -95,6 +96,11 @@ def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
             if present:
                 return pl.concat_str([pl.col(c) for c in present], separator=" ",
                                      ignore_nulls=True)
+        elif isinstance(option, Where):
+            if option.column in columns and all(c in columns for c in option.where):
+                holds = pl.all_horizontal([pl.col(c).is_in(list(values))
+                                           for c, values in option.where.items()])
+                return pl.when(holds.fill_null(False)).then(pl.col(option.column))
         elif option in columns:
             return pl.col(option)
     return None
@@ -102,7 +108,7 @@ def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
 
 def _describe(source: ColumnSource) -> str:
     """A column source as a user wrote it: 'A', 'A' or 'B', join of A, B."""
-    return " or ".join(str(o) if isinstance(o, Join) else repr(o) for o in _alternatives(source))
+    return " or ".join(repr(o) if isinstance(o, str) else str(o) for o in _alternatives(source))
 
 
 def map_columns(frame: pl.DataFrame, settings: Settings, label: str) -> pl.DataFrame:
@@ -137,8 +143,8 @@ def _cleaning_exprs(columns: tuple[str, ...]) -> list[pl.Expr]:
             pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row")]
 
 
-DATE_FIELDS = ("birth_date", "enrollment_date", "qualifying_arrival_date")
-"""Canonical fields that hold a date: a value no date format reads is a row error."""
+DATE_FIELDS = ("birth_date", "enrollment_date", "qualifying_arrival_date", SECOND_BIRTH_DATE)
+"""Fields that hold a date: a value no date format reads is a row error."""
 DIGITS = {field: f"__{field}_digits" for field in DATE_FIELDS}
 """Each date read once, for the checks that need it."""
 _DIGIT_MEMOS: dict[tuple[str, ...], ValueMemo] = {}

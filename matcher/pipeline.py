@@ -27,7 +27,7 @@ from features.comparisons import (
     build_comparison,
     compare,
 )
-from features.prepare import prepare
+from features.prepare import SECOND_BIRTH_DATE, prepare
 from features.value_memo import ValueMemo
 from matcher.blocking import BlockingReport, BlockingRule, candidate_pairs, rule_holds
 from matcher.clustering import (
@@ -151,7 +151,8 @@ class Linker:
         self.comparisons: list[Comparison] = [
             build_comparison(spec.name, spec.kind,
                              resolve_column(spec.column, self.extra_fields) if spec.column
-                             else None, spec.term_frequency, spec.thresholds, spec.identifier)
+                             else None, spec.term_frequency, spec.thresholds, spec.identifier,
+                             SECOND_BIRTH_DATE in self.extra_fields)
             for spec in settings.comparisons]
         self.rules = [BlockingRule(r.name, r.keys, r.max_block_size).renamed(
                           lambda c: resolve_column(c, self.extra_fields))

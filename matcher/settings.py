@@ -37,9 +37,23 @@ class Join(_Frozen):
         return f"join of {', '.join(self.join)}"
 
 
-ColumnSource = str | Annotated[tuple[str | Join, ...], Field(min_length=1)] | Join
-"""A source column; a tuple lists alternatives, columns or joins (the first present in the
-file is used: a join is present when any of its columns is)."""
+class Where(_Frozen):
+    """A source column's value on the rows whose other columns hold one of the listed values,
+    missing elsewhere (an SSA record's event date is a birth date on 'creation' events only)."""
+
+    column: str
+    where: dict[str, tuple[str, ...]] = Field(min_length=1)
+
+    def __str__(self) -> str:
+        conditions = " and ".join(f"{c} in {list(v)}" for c, v in self.where.items())
+        return f"{self.column} where {conditions}"
+
+
+ColumnSource = (str | Annotated[tuple[str | Join | Where, ...], Field(min_length=1)] | Join
+                | Where)
+"""A source column; a tuple lists alternatives, columns, joins or conditional columns (the
+first present in the file is used: a join is present when any of its columns is, a `Where`
+when its column and the ones it tests are)."""
 
 
 THRESHOLD_KINDS = ("given_name", "surname", "string")
