@@ -457,7 +457,7 @@ class IdentityStore:
                     select(Record.record_id, Record.content_hash)
                     .where(in_values(Record.record_id, part))).tuples().all())
         changed = pl.Series([stored.get(rid) != digest for rid, digest
-                             in zip(ids, hashes, strict=True)])
+                             in zip(ids, hashes, strict=True)], dtype=pl.Boolean)
         work = frame.with_columns(
             (pl.int_range(pl.len(), dtype=pl.Int64) // batch_size).alias(BATCH)
         ).filter(changed)

@@ -123,3 +123,15 @@ def test_failure_leaves_the_index_as_the_store(store: IdentityStore) -> None:
     assert (again.unchanged, again.new) == (60, data.height - 60)
     assert store_partition(store) == _clustered_at_once(data)
     assert_consistent(store)
+
+
+def test_an_input_whose_every_row_is_rejected_is_reported_not_a_crash(
+        store: IdentityStore) -> None:
+    """Rows without a state cannot be stored (a layout with no submitting state, such as the
+    pseudopeople census): each is an error and nothing is written."""
+    data = people(5, seed=3).with_columns(pl.lit(None, dtype=pl.String).alias("state"))
+    result = store.load_batches(data, batch_size=2)
+    assert result.errors["field"].to_list() == ["state"] * data.height
+    assert result.errors["record_id"].to_list() == data["record_id"].to_list()
+    assert store_partition(store) == set()
+    assert_consistent(store)
