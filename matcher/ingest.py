@@ -98,8 +98,10 @@ def _source_expr(source: ColumnSource, columns: list[str]) -> pl.Expr | None:
                                      ignore_nulls=True)
         elif isinstance(option, Where):
             if option.column in columns and all(c in columns for c in option.where):
-                holds = pl.all_horizontal([pl.col(c).is_in(list(values))
-                                           for c, values in option.where.items()])
+                holds = pl.all_horizontal([
+                    pl.col(c).str.strip_chars().str.to_lowercase().is_in(
+                        [v.strip().lower() for v in values])
+                    for c, values in option.where.items()])
                 return pl.when(holds.fill_null(False)).then(pl.col(option.column))
         elif option in columns:
             return pl.col(option)

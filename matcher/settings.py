@@ -38,8 +38,9 @@ class Join(_Frozen):
 
 
 class Where(_Frozen):
-    """A source column's value on the rows whose other columns hold one of the listed values,
-    missing elsewhere (an SSA record's event date is a birth date on 'creation' events only)."""
+    """A source column's value on the rows whose other columns hold one of the listed values
+    (case and surrounding spaces ignored), missing elsewhere (an SSA record's event date is a
+    birth date on 'creation' events only)."""
 
     column: str
     where: dict[str, tuple[str, ...]] = Field(min_length=1)

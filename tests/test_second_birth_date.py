@@ -29,7 +29,8 @@ CENSUS = ("record_id,first_name,last_name,date_of_birth\n"
 SSA = ("record_id,first_name,last_name,date_of_birth,event_type,event_date\n"
        "s1,Ana,Lopez,20850311,creation,19850311\n"
        "s2,Ana,Lopez,19850311,death,20200105\n"
-       "s3,Ana,Lopez,19850311,,19850311\n")
+       "s3,Ana,Lopez,19850311,,19850311\n"
+       "s4,Ana,Lopez,19850311, Creation ,19850312\n")
 
 
 def test_the_mapping_takes_a_column_only_where_its_condition_holds(tmp_path: Path) -> None:
@@ -41,7 +42,8 @@ def test_the_mapping_takes_a_column_only_where_its_condition_holds(tmp_path: Pat
         ("c1", None),  # the file has no event date: the field is missing, not an error
         ("s1", "19850311"),
         ("s2", None),  # a death's date is no birth date
-        ("s3", None)]  # nor is an event of unknown type's
+        ("s3", None),  # nor is an event of unknown type's
+        ("s4", "19850312")]  # the listed values are matched ignoring case and spaces
     assert len(result.errors) == 0
 
 
