@@ -41,7 +41,14 @@ from matcher.clustering import (
 from matcher.errors import ModelError, SettingsError
 from matcher.schema import CANONICAL_COLUMNS
 from matcher.settings import Settings
-from matcher.training import COUNT, holds_column, tf_bucket_exprs, train_model
+from matcher.training import (
+    COUNT,
+    NeedsEveryRule,
+    holds_column,
+    learning_rules,
+    tf_bucket_exprs,
+    train_model,
+)
 from models.base import MatchModel
 from models.fellegi_sunter import FellegiSunterModel
 
@@ -267,13 +274,20 @@ class Linker:
         random_matrix = gamma_array(compare(prepared, random_pairs, self.comparisons),
                                     self.comparisons)
         gamma_cols = [c.gamma_column for c in self.comparisons]
-        holds = [rule_holds(prepared, pairs, rule).alias(holds_column(i))
-                 for i, rule in enumerate(self.rules)]
-        buckets = self._tf_buckets(prepared, pairs, gammas)
-        patterns = (gammas.select(gamma_cols).hstack(buckets).with_columns(holds)
-                    .group_by([*gamma_cols, *buckets.columns, *(h.name for h in holds)])
-                    .len(COUNT))
-        return train_model(self, random_matrix, patterns, total_pairs)
+        buckets = gammas.select(gamma_cols).hstack(self._tf_buckets(prepared, pairs, gammas))
+
+        def patterns(rules: list[int]) -> pl.DataFrame:
+            holds = [rule_holds(prepared, pairs, self.rules[i]).alias(holds_column(i))
+                     for i in rules]
+            return (buckets.with_columns(holds)
+                    .group_by([*buckets.columns, *(h.name for h in holds)]).len(COUNT))
+
+        try:
+            return train_model(self, random_matrix, patterns(learning_rules(self)),
+                               total_pairs)
+        except NeedsEveryRule:
+            return train_model(self, random_matrix, patterns(list(range(len(self.rules)))),
+                               total_pairs)
 
     def _tf_buckets(self, prepared: pl.DataFrame, pairs: pl.DataFrame, gammas: pl.DataFrame
                     ) -> pl.DataFrame:

@@ -26,6 +26,7 @@ from models.fellegi_sunter import (
     TF_BUCKETS_PER_BIT,
     EMSession,
     FellegiSunterModel,
+    session_learns,
 )
 
 if TYPE_CHECKING:
@@ -110,30 +111,66 @@ def learning_order(linker: Linker) -> list[int]:
     return first + [i for i in range(len(linker.rules)) if i not in first]
 
 
+def _session_sets(linker: Linker, index: int) -> tuple[frozenset[int], frozenset[int]]:
+    """Rule `index`'s session's held-out and not-learned comparisons (`EMSession`)."""
+    fixed = linker.rules[index].conditions_on()
+    comparisons = linker.comparisons
+    held_out = frozenset(i for i, c in enumerate(comparisons) if set(c.primary) & fixed)
+    # Without a birth date in the rule, siblings crowd the block: family-level fields
+    # would make "same family" the latent class, so they are not learned there.
+    not_learned = frozenset(i for i, c in enumerate(comparisons)
+                            if c.family_level and "dob" not in fixed)
+    return held_out, not_learned
+
+
+def learning_rules(linker: Linker) -> list[int]:
+    """The rules whose EM session learns something when every session before it (in
+    `learning_order`) does: the only rules whose pairs training reads, so the only ones
+    `fit` marks in the patterns (the `msix` preset: 2 of 14). If one of them turns out to
+    have too few pairs to learn from, `train_model` asks for every rule's marks instead."""
+    learned: set[int] = set()
+    needed = []
+    for index in learning_order(linker):
+        held_out, not_learned = _session_sets(linker, index)
+        new = {i for i in range(len(linker.comparisons))
+               if i not in held_out | not_learned | learned}
+        if new:
+            needed.append(index)
+            learned |= new
+    return needed
+
+
+class NeedsEveryRule(Exception):
+    """`train_model` was given the marks of `learning_rules` only, and a session among them
+    had too few pairs to learn from: a later rule's session must learn in its place."""
+
+
 def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFrame,
                 total_pairs: int, *, em_max_pairs: int | None = None) -> FellegiSunterModel:
     """Fit the model on `patterns` (see the module docstring); `random_gammas` are the
-    comparison vectors of `sample_random_pairs`, `total_pairs` every possible pair."""
+    comparison vectors of `sample_random_pairs`, `total_pairs` every possible pair.
+
+    `patterns` holds the `holds<i>` marks of every rule, or of `learning_rules` only (the
+    others' sessions learn nothing and are never read); `NeedsEveryRule` when those were
+    not enough."""
     settings = linker.settings
     comparisons = linker.comparisons
     model = FellegiSunterModel(comparisons, max_iter=settings.em_iterations)
     model.fit_u(random_gammas)
     matrix, counts, buckets = _arrays(patterns, comparisons)
     rng = np.random.default_rng(settings.seed)
-    sessions = []
+    sessions: dict[int, EMSession] = {}
     for index, rule in enumerate(linker.rules):
-        fixed = rule.conditions_on()
-        held_out = frozenset(i for i, c in enumerate(comparisons) if set(c.primary) & fixed)
-        # Without a birth date in the rule, siblings crowd the block: family-level fields
-        # would make "same family" the latent class, so they are not learned there.
-        not_learned = frozenset(i for i, c in enumerate(comparisons)
-                                if c.family_level and "dob" not in fixed)
+        if holds_column(index) not in patterns.columns:
+            continue
+        held_out, not_learned = _session_sets(linker, index)
         inside = (patterns[holds_column(index)].to_numpy() if len(patterns)
                   else np.zeros(0, dtype=bool))
         kept, _ = sample_counts(counts[inside], em_max_pairs, rng)
-        sessions.append(EMSession(rule.name, matrix[inside], held_out, not_learned,
-                                  counts=kept, tf_buckets=buckets[inside]))
-    model.fit_m([sessions[i] for i in learning_order(linker)])
+        sessions[index] = EMSession(rule.name, matrix[inside], held_out, not_learned,
+                                    counts=kept, tf_buckets=buckets[inside])
+    ordered = _sessions_in_order(linker, sessions)
+    model.fit_m(ordered)
     # fit_prior needs every candidate; over a sample, the pair total scaled alike gives the
     # same expected-matches ratio
     kept, share = sample_counts(counts, em_max_pairs, rng)
@@ -149,6 +186,24 @@ def train_model(linker: Linker, random_gammas: np.ndarray, patterns: pl.DataFram
     model.refine_u(random_gammas)
     model.fit_prior(matrix, scaled_total, counts=kept, tf_buckets=buckets)
     return model
+
+
+def _sessions_in_order(linker: Linker, sessions: dict[int, EMSession]) -> list[EMSession]:
+    """The sessions in `learning_order`; `NeedsEveryRule` if a rule without marks would
+    learn something (`fit_m` reads its pairs)."""
+    learned: set[int] = set()
+    ordered = []
+    for index in learning_order(linker):
+        session = sessions.get(index)
+        if session is None:
+            held_out, not_learned = _session_sets(linker, index)
+            if any(i not in held_out | not_learned | learned
+                   for i in range(len(linker.comparisons))):
+                raise NeedsEveryRule(linker.rules[index].name)
+            continue
+        learned.update(session_learns(session, learned, len(linker.comparisons)))
+        ordered.append(session)
+    return ordered
 
 
 def _arrays(patterns: pl.DataFrame, comparisons: list[Comparison]

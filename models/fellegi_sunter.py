@@ -14,7 +14,7 @@ common among matches.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +67,21 @@ class EMSession:
     @property
     def pairs(self) -> int:
         return len(self.gammas) if self.counts is None else int(self.counts.sum())
+
+
+MIN_SESSION_PAIRS = 50
+"""A session with fewer pairs learns nothing (a later rule's session may learn its
+comparisons)."""
+
+
+def session_learns(session: EMSession, learned: Container[int], n_comparisons: int
+                   ) -> list[int]:
+    """The comparisons `fit_m` learns in `session` after the ones in `learned`: those the
+    session may learn that no earlier session did (none below `MIN_SESSION_PAIRS`)."""
+    if session.pairs < MIN_SESSION_PAIRS:
+        return []
+    return [i for i in range(n_comparisons) if i not in session.held_out
+            and i not in learned and i not in session.not_learned]
 
 
 def _normalise(values: np.ndarray) -> np.ndarray:
@@ -251,10 +266,10 @@ class FellegiSunterModel:
         learned: dict[int, np.ndarray] = {}
         self.sessions_ = []
         for session in sessions:
-            usable = [i for i in range(len(self.layouts)) if i not in session.held_out]
-            new = [i for i in usable if i not in learned and i not in session.not_learned]
-            if not new or session.pairs < 50:
+            new = session_learns(session, learned, len(self.layouts))
+            if not new:
                 continue
+            usable = [i for i in range(len(self.layouts)) if i not in session.held_out]
             fixed = {i: learned[i] for i in usable if i in learned}
             m, lam, iterations = self._em(session, new, fixed)
             for i in new:
