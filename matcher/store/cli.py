@@ -86,6 +86,8 @@ def load_command(
     The store keeps the model it was first loaded with (from --model, or trained on the
     records of that first load).
     """
+    import polars as pl
+
     from matcher.ingest import read_inputs
     from matcher.pipeline import Linker
     from matcher.settings import load_preset
@@ -113,9 +115,11 @@ def load_command(
                 loaded = opened.load_batches(records, batch_size=batch_size, actor=actor,
                                              after_batch=after_batch)
             totals = loaded.summary()
-            totals["rejected_rows"] = ingested.rejected_rows
+            # rows the input checks refused, then rows the store cannot keep (no state)
+            totals["rejected_rows"] = ingested.rejected_rows + loaded.errors.height
             if errors_out is not None:
-                ingested.errors.write_csv(errors_out)
+                pl.concat([ingested.errors, loaded.errors], how="diagonal_relaxed").select(
+                    ingested.errors.columns).write_csv(errors_out)
             _print_json(totals)
         finally:
             opened.close()

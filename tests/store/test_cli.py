@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from benchmarks.synthetic import generate
 from matcher.cli import app
-from matcher.settings import builtin_preset_path
+from matcher.settings import builtin_preset_path, load_preset
 from matcher.store import IdentityStore
 
 runner = CliRunner()
@@ -79,6 +80,32 @@ def test_a_store_that_cannot_be_opened_is_one_clear_message(tmp_path: Path) -> N
     assert done.exit_code == 1
     assert "'store' must be a database that can be opened" in done.output
     assert "Traceback" not in done.output
+
+
+def test_load_reports_the_rows_the_store_cannot_keep(tmp_path: Path, store_url: str) -> None:
+    """A preset that does not require a state lets rows without one through the input
+    checks; the store needs it: those rows are counted and written to --errors."""
+    preset = load_preset("msix").model_dump() | {
+        "name": "no_state", "required": ["record_id", "first_name", "last_name_1"]}
+    preset_path = tmp_path / "no_state.json"
+    preset_path.write_text(json.dumps(preset), encoding="utf-8")
+    records, _ = generate(60, seed=7)
+    stateless = records["record_id"].head(5).to_list()
+    records = records.with_columns(
+        pl.when(pl.col("record_id").is_in(stateless)).then(None).otherwise(pl.col("state"))
+        .alias("state"))
+    path = tmp_path / "records.csv"
+    records.write_csv(path)
+    errors = tmp_path / "errors.csv"
+    result = runner.invoke(app, ["load", str(path), "--store", store_url, "--preset",
+                                 str(preset_path), "--errors", str(errors)])
+    assert result.exit_code == 0, result.output
+    summary = _json(result.stdout)
+    assert summary["new"] + summary["rejected_rows"] == records.height
+    written = pl.read_csv(errors, infer_schema_length=0)
+    store_refused = written.filter(pl.col("field") == "state")
+    assert sorted(store_refused["record_id"].to_list()) == sorted(stateless)
+    assert summary["rejected_rows"] == written["record_id"].n_unique()
 
 
 def test_load_refuses_a_bad_preset_before_reading_its_inputs(tmp_path: Path,
