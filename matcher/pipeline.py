@@ -269,25 +269,33 @@ class Linker:
             total_pairs: int, link_only: bool = False) -> FellegiSunterModel:
         """Train the unsupervised model (`matcher.training`): u from random pairs, m by EM
         per blocking rule, on the candidates' comparison-vector counts."""
-        random_pairs = sample_random_pairs(prepared["source"], self.settings.u_sample_pairs,
-                                           link_only, self.settings.seed)
-        random_matrix = gamma_array(compare(prepared, random_pairs, self.comparisons),
-                                    self.comparisons)
-        gamma_cols = [c.gamma_column for c in self.comparisons]
-        buckets = gammas.select(gamma_cols).hstack(self._tf_buckets(prepared, pairs, gammas))
-
-        def patterns(rules: list[int]) -> pl.DataFrame:
-            holds = [rule_holds(prepared, pairs, self.rules[i]).alias(holds_column(i))
-                     for i in rules]
-            return (buckets.with_columns(holds)
-                    .group_by([*buckets.columns, *(h.name for h in holds)]).len(COUNT))
-
+        random_matrix, patterns = self.training_inputs(prepared, pairs, gammas, link_only)
         try:
             return train_model(self, random_matrix, patterns(learning_rules(self)),
                                total_pairs)
         except NeedsEveryRule:
             return train_model(self, random_matrix, patterns(list(range(len(self.rules)))),
                                total_pairs)
+
+    def training_inputs(self, prepared: pl.DataFrame, pairs: pl.DataFrame,
+                        gammas: pl.DataFrame, link_only: bool = False
+                        ) -> tuple[np.ndarray, Callable[[list[int]], pl.DataFrame]]:
+        """`train_model`'s inputs: the random pairs' comparison vectors, and the candidates'
+        patterns with the `holds<i>` marks of the rules asked for."""
+        random_pairs = sample_random_pairs(prepared["source"], self.settings.u_sample_pairs,
+                                           link_only, self.settings.seed)
+        random_matrix = gamma_array(compare(prepared, random_pairs, self.comparisons),
+                                    self.comparisons)
+        gamma_cols = [c.gamma_column for c in self.comparisons]
+        vectors = gammas.select(gamma_cols).hstack(self._tf_buckets(prepared, pairs, gammas))
+
+        def patterns(rules: list[int]) -> pl.DataFrame:
+            holds = [rule_holds(prepared, pairs, self.rules[i]).alias(holds_column(i))
+                     for i in rules]
+            return (vectors.with_columns(holds)
+                    .group_by([*vectors.columns, *(h.name for h in holds)]).len(COUNT))
+
+        return random_matrix, patterns
 
     def _tf_buckets(self, prepared: pl.DataFrame, pairs: pl.DataFrame, gammas: pl.DataFrame
                     ) -> pl.DataFrame:

@@ -116,7 +116,8 @@ def learning_order(linker: Linker) -> list[int]:
 
 
 def _session_sets(linker: Linker, index: int) -> tuple[frozenset[int], frozenset[int]]:
-    """Rule `index`'s session's held-out and not-learned comparisons (`EMSession`)."""
+    """Rule `index`'s session's held-out and not-learned comparisons (`EMSession`); what
+    else it may learn is `_learnable`."""
     fixed = linker.rules[index].conditions_on()
     comparisons = linker.comparisons
     held_out = frozenset(i for i, c in enumerate(comparisons) if set(c.primary) & fixed)
@@ -127,6 +128,12 @@ def _session_sets(linker: Linker, index: int) -> tuple[frozenset[int], frozenset
     return held_out, not_learned
 
 
+def _learnable(linker: Linker, index: int) -> frozenset[int]:
+    """The comparisons rule `index`'s session may learn (before what earlier ones did)."""
+    held_out, not_learned = _session_sets(linker, index)
+    return frozenset(range(len(linker.comparisons))) - held_out - not_learned
+
+
 def learning_rules(linker: Linker) -> list[int]:
     """The rules whose EM session learns something when every session before it (in
     `learning_order`) does: the only rules whose pairs training reads, so the only ones
@@ -135,9 +142,7 @@ def learning_rules(linker: Linker) -> list[int]:
     learned: set[int] = set()
     needed = []
     for index in learning_order(linker):
-        held_out, not_learned = _session_sets(linker, index)
-        new = {i for i in range(len(linker.comparisons))
-               if i not in held_out | not_learned | learned}
+        new = _learnable(linker, index) - learned
         if new:
             needed.append(index)
             learned |= new
@@ -200,9 +205,7 @@ def _sessions_in_order(linker: Linker, sessions: dict[int, EMSession]) -> list[E
     for index in learning_order(linker):
         session = sessions.get(index)
         if session is None:
-            held_out, not_learned = _session_sets(linker, index)
-            if any(i not in held_out | not_learned | learned
-                   for i in range(len(linker.comparisons))):
+            if _learnable(linker, index) - learned:
                 raise NeedsEveryRule(linker.rules[index].name)
             continue
         learned.update(session_learns(session, learned, len(linker.comparisons)))

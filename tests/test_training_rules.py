@@ -10,14 +10,12 @@ import polars as pl
 import pytest
 
 from benchmarks.synthetic import generate
-from matcher.blocking import candidate_pairs, rule_holds, total_pairs
+from matcher.blocking import candidate_pairs, total_pairs
 from matcher.ingest import validate
-from matcher.pipeline import Linker, gamma_array, sample_random_pairs
+from matcher.pipeline import Linker
 from matcher.settings import load_preset
 from matcher.training import (
-    COUNT,
     NeedsEveryRule,
-    holds_column,
     learning_order,
     learning_rules,
     train_model,
@@ -50,16 +48,8 @@ def _candidates(linker: Linker, records: pl.DataFrame) -> Candidates:
 def _inputs(linker: Linker, c: Candidates, rules: list[int]
             ) -> tuple[np.ndarray, pl.DataFrame, int]:
     """`train_model`'s inputs as `Linker.fit` builds them, with the marks of `rules` only."""
-    random_pairs = sample_random_pairs(c.prepared["source"], linker.settings.u_sample_pairs,
-                                       False, linker.settings.seed)
-    random_matrix = gamma_array(linker.compare(c.prepared, random_pairs), linker.comparisons)
-    vectors = c.gammas.select(g.gamma_column for g in linker.comparisons).hstack(
-        linker._tf_buckets(c.prepared, c.pairs, c.gammas))
-    holds = [rule_holds(c.prepared, c.pairs, linker.rules[i]).alias(holds_column(i))
-             for i in rules]
-    patterns = (vectors.with_columns(holds)
-                .group_by([*vectors.columns, *(h.name for h in holds)]).len(COUNT))
-    return random_matrix, patterns, c.total
+    random_matrix, patterns = linker.training_inputs(c.prepared, c.pairs, c.gammas)
+    return random_matrix, patterns(rules), c.total
 
 
 @pytest.fixture(scope="module")
