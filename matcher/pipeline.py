@@ -154,7 +154,7 @@ def resolve_column(column: str, extra_fields: list[str]) -> str:
 class Linker:
     def __init__(self, settings: Settings, model: MatchModel | None = None) -> None:
         self.settings = settings
-        self.extra_fields = [f for f in settings.columns if f not in CANONICAL_COLUMNS]
+        self.extra_fields = list(settings.extra_fields)
         self.comparisons: list[Comparison] = [
             build_comparison(spec.name, spec.kind,
                              resolve_column(spec.column, self.extra_fields) if spec.column

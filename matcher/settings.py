@@ -152,6 +152,12 @@ class Settings(_Frozen):
         """Every field the preset reads (canonical columns and extra evidence fields)."""
         return list(self.columns)
 
+    @property
+    def extra_fields(self) -> tuple[str, ...]:
+        """The fields the preset maps beyond the canonical columns (addresses, an SSN, a
+        second birth date): evidence for matching, kept by the store beside the record."""
+        return tuple(f for f in self.columns if f not in CANONICAL_COLUMNS)
+
 
 BUILTIN_PRESETS = ("msix", "febrl", "pseudopeople")
 

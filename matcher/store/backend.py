@@ -78,6 +78,9 @@ class MatchingBackend:
     make_index: Callable[[], RecordIndex]
     cluster: ClusterFunction
     thresholds: ThresholdsLike
+    extra_fields: tuple[str, ...] = ()
+    """The fields beyond the canonical ones that matching reads (`Settings.extra_fields`):
+    the store keeps them with each record and hands them to the index."""
 
     @classmethod
     def from_model(cls, settings: Any, model: Any) -> MatchingBackend:
@@ -89,4 +92,5 @@ class MatchingBackend:
             index: RecordIndex = OnlineMatcher(settings, model)
             return index
 
-        return cls(make_index=make_index, cluster=cluster, thresholds=settings.thresholds)
+        return cls(make_index=make_index, cluster=cluster, thresholds=settings.thresholds,
+                   extra_fields=settings.extra_fields)

@@ -143,9 +143,11 @@ def insert_columns(session: Session, model: type[Base], columns: Columns, *,
     _executemany(session, "insert", model, columns, json_text=json_text)
 
 
-def update_columns(session: Session, model: type[Base], key: str, columns: Columns) -> None:
-    """executemany UPDATE ... WHERE key = :key of rows given as columns."""
-    _executemany(session, "update", model, columns, key)
+def update_columns(session: Session, model: type[Base], key: str, columns: Columns, *,
+                   json_text: Collection[str] = ()) -> None:
+    """executemany UPDATE ... WHERE key = :key of rows given as columns (`json_text` as in
+    `insert_columns`)."""
+    _executemany(session, "update", model, columns, key, json_text=json_text)
 
 
 def add_seconds(timings: dict[str, float], stage: str, seconds: float) -> None:

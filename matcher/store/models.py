@@ -152,6 +152,10 @@ class Record(Base):
     qualifying_arrival_date: Mapped[str | None] = _canonical_column("qualifying_arrival_date")
     grade: Mapped[str | None] = _canonical_column("grade")
 
+    extra_fields: Mapped[dict[str, str] | None] = mapped_column(JSONType, default=None)
+    """The store's preset's extra evidence fields as sent (`Settings.extra_fields`: an SSN,
+    an address, a second birth date), those present only; null when none is."""
+
     identity_id: Mapped[str | None] = mapped_column(
         String(12), ForeignKey("identities.identity_id"), index=True
     )

@@ -71,7 +71,7 @@ def rebuild(store: IdentityStore, settings: Any, model: Any, *, actor: str,
     backend = MatchingBackend.from_model(settings, model)
     result = RebuildResult()
     with store.write() as ctx:
-        frame, _ = read_records(ctx.session)
+        frame, _ = read_records(ctx.session, extra_fields=backend.extra_fields)
         result.records = frame.height
         if frame.height:
             _rescore_and_recluster(ctx, store, backend, frame, result, say)
@@ -92,7 +92,7 @@ def train_on_stored(store: IdentityStore, settings: Any,
     from matcher.pipeline import Linker
 
     with db.read_session(store.engine) as session:
-        frame, _ = read_records(session)
+        frame, _ = read_records(session, extra_fields=settings.extra_fields)
     if not frame.height:
         raise StoreError("'model' must be given to rebuild an empty store; got none, and no "
                          "stored records to train one on")
@@ -126,7 +126,8 @@ def _rescore_and_recluster(ctx: WriteContext, store: IdentityStore, backend: Mat
                                 pairs.filter(pl.col("match_probability") >= upper), must)
     say(f"clustering {frame.height:,} records")
     outcome = recluster(ctx, backend, hood, cause="rebuild", evidence=Evidence(
-        seeds=frozenset(ids), fresh_low=pair_rows(inside), rescore=store.rescorer(ctx, index)))
+        seeds=frozenset(ids), fresh_low=pair_rows(inside),
+        rescore=store.rescorer(ctx, index, backend.extra_fields)))
     result.links_stored = kept.height + inside.height
     result.count(outcome, ctx.event_count)
 

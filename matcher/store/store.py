@@ -50,6 +50,7 @@ from matcher.store.records import (
     canonical_frame,
     canonical_rows,
     content_hashes,
+    packed_extra_fields,
     read_records,
 )
 from matcher.store.sqlutil import in_values
@@ -121,13 +122,16 @@ class _IndexState:
 
     def __init__(self) -> None:
         self.index: RecordIndex | None = None
+        self.extra_fields: tuple[str, ...] = ()
+        """The backend's extra fields, read with the records (`MatchingBackend.extra_fields`)."""
         self.synced_seq = 0
         self.foreign_records = 0
         """Records other writers stored, counted as `sync` catches up with them."""
 
     def sync(self, backend: MatchingBackend, session: Any) -> RecordIndex:
         if self.index is None:
-            frame, max_seq = read_records(session)
+            self.extra_fields = backend.extra_fields
+            frame, max_seq = read_records(session, extra_fields=self.extra_fields)
             index = backend.make_index()
             if frame.height:
                 index.add(frame)
@@ -136,7 +140,8 @@ class _IndexState:
         latest = session.scalar(select(StoreState.change_seq).where(StoreState.id == 1))
         if latest is not None and latest <= self.synced_seq:
             return self.index
-        frame, max_seq = read_records(session, after_seq=self.synced_seq)
+        frame, max_seq = read_records(session, after_seq=self.synced_seq,
+                                      extra_fields=self.extra_fields)
         if frame.height:
             self.foreign_records += frame.height
             self.index.remove(frame["record_id"].to_list())
@@ -151,7 +156,8 @@ class _IndexState:
         self.index.remove(record_ids)
         with db.read_session(engine) as session:
             for part in chunked(record_ids):
-                frame, _ = read_records(session, record_ids=list(part))
+                frame, _ = read_records(session, record_ids=list(part),
+                                        extra_fields=self.extra_fields)
                 if frame.height:
                     self.index.add(frame)
 
@@ -367,9 +373,12 @@ class IdentityStore:
                 "model (studentlink rebuild) after this process opened it; got the old one. "
                 "Reopen the store (restart the API server)")
 
-    def rescorer(self, ctx: WriteContext, index: RecordIndex) -> Rescorer:
-        """Score stored records against the index again, inside `ctx`."""
-        return _IndexRescorer(ctx, index)
+    def rescorer(self, ctx: WriteContext, index: RecordIndex,
+                 extra_fields: tuple[str, ...] | None = None) -> Rescorer:
+        """Score stored records against the index again, inside `ctx` (`extra_fields`: the
+        index's, when it is not the store's backend's)."""
+        return _IndexRescorer(ctx, index, self.backend.extra_fields if extra_fields is None
+                              else extra_fields)
 
     def index(self) -> RecordIndex:
         """The in-memory index, caught up with the store."""
@@ -397,7 +406,7 @@ class IdentityStore:
 
             checked = ingest_validate(records, settings or self._saved_settings(None))
             records, errors = checked.records, checked.errors
-        frame, shape_errors = canonical_frame(records)
+        frame, shape_errors = canonical_frame(records, self.backend.extra_fields)
         if shape_errors.height:
             errors = pl.concat([errors, shape_errors.select(errors.columns)],
                                how="vertical_relaxed")
@@ -418,8 +427,9 @@ class IdentityStore:
         a fixed cost that dominated a load of small batches. A batch commits only the pairs
         whose two records are stored once it commits. `after_batch` sees each batch's result.
         """
-        frame, errors = canonical_frame(records)
-        hashes = content_hashes(frame)
+        extra_fields = self.backend.extra_fields
+        frame, errors = canonical_frame(records, extra_fields)
+        hashes = content_hashes(frame, extra_fields)
         results: list[LoadResult] = []
         with self._lock:
             prescored = self._prescore(frame, hashes, batch_size)
@@ -482,7 +492,8 @@ class IdentityStore:
         already indexed and `scored` holds their pairs with stored records; `_StaleScores`
         if another writer stored records since they were scored (nothing is written).
         `hashes`: the rows' content hashes, if known."""
-        hashes = content_hashes(frame) if hashes is None else hashes
+        extra_fields = self.backend.extra_fields
+        hashes = content_hashes(frame, extra_fields) if hashes is None else hashes
         ids = frame["record_id"].to_list()
         result = LoadResult(rows=pl.DataFrame(), errors=errors)
         if not ids:
@@ -513,7 +524,7 @@ class IdentityStore:
                 with ctx.timed("write_records"):
                     self._write_records(ctx, work,
                                         [h for h, s in zip(hashes, status, strict=True)
-                                         if s != "unchanged"], existing, touched)
+                                         if s != "unchanged"], existing, touched, extra_fields)
                 changed = [rid for rid, s in zip(ids, status, strict=True) if s == "updated"]
                 if scored is None:
                     with ctx.timed("index_add"):
@@ -572,9 +583,11 @@ class IdentityStore:
         hashes: list[str],
         existing: Mapping[str, tuple[str, int, str | None]],
         touched: list[str],
+        extra_fields: tuple[str, ...],
     ) -> None:
         """Insert new records (identity assigned later in the transaction), update changed.
-        `hashes` are the content hashes of `work`'s rows."""
+        `hashes` are the content hashes of `work`'s rows; its `extra_fields` columns go into
+        `records.extra_fields`."""
         seq, now = ctx.change_seq, ctx.now
         ids = work["record_id"].to_list()
         fresh = [rid not in existing for rid in ids]
@@ -585,17 +598,19 @@ class IdentityStore:
             if not part.height:
                 continue
             n = part.height
-            columns: dict[str, list[Any]] = part.to_dict(as_series=False)
-            columns |= {"content_hash": [h for h, keep in zip(hashes, fresh, strict=True)
+            columns: dict[str, list[Any]] = part.drop(extra_fields).to_dict(as_series=False)
+            columns |= {"extra_fields": packed_extra_fields(part, extra_fields),
+                        "content_hash": [h for h, keep in zip(hashes, fresh, strict=True)
                                          if keep is new],
                         "change_seq": [seq] * n, "updated_at": [now] * n}
             if new:
                 columns |= {"created_at": [now] * n, "version": [1] * n,
                             "identity_id": [None] * n}
-                insert_columns(ctx.session, Record, columns)
+                insert_columns(ctx.session, Record, columns, json_text=["extra_fields"])
             else:
                 columns["version"] = [existing[rid][1] + 1 for rid in columns["record_id"]]
-                update_columns(ctx.session, Record, "record_id", columns)
+                update_columns(ctx.session, Record, "record_id", columns,
+                               json_text=["extra_fields"])
 
 
     def upsert_record(self, record: Mapping[str, Any], *, actor: str = "loader",
@@ -618,7 +633,7 @@ class IdentityStore:
         Returns the pairs at or above the lower threshold, with the identity of each stored
         record (`identity_id`), best first per given record.
         """
-        canonical = _probe_frame(records)
+        canonical = _probe_frame(records, self.backend.extra_fields)
         with self._lock, db.read_session(self.engine) as session:
             index = self._index.sync(self.backend, session)
             pairs = index.match(canonical)
@@ -656,9 +671,11 @@ class _IndexRescorer:
 
     ctx: WriteContext
     index: RecordIndex
+    extra_fields: tuple[str, ...]
 
     def blocked(self, record_ids: list[str], among: AbstractSet[str]) -> list[dict[str, Any]]:
-        frame, _ = read_records(self.ctx.session, record_ids=record_ids)
+        frame, _ = read_records(self.ctx.session, record_ids=record_ids,
+                                extra_fields=self.extra_fields)
         if not frame.height:
             return []
         wanted = pl.Series(sorted(among), dtype=pl.String).implode()
@@ -671,7 +688,7 @@ class _IndexRescorer:
         return link_columns(pairs_once(scored))
 
 
-def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:
+def _probe_frame(records: pl.DataFrame, extra_fields: tuple[str, ...]) -> pl.DataFrame:
     """Canonical rows to score: a missing record_id becomes `__probe_<row>`, a missing state
     `ZZ` (a few rows are shaped in plain Python)."""
     if records.height <= SMALL_FRAME:
@@ -681,7 +698,7 @@ def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:
                 row["record_id"] = f"__probe_{i}"
             if row.get("state") is None:
                 row["state"] = "ZZ"
-        return canonical_rows(rows)[0]
+        return canonical_rows(rows, extra_fields)[0]
     frame = records
     if "record_id" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("record_id"))
@@ -692,7 +709,7 @@ def _probe_frame(records: pl.DataFrame) -> pl.DataFrame:
     if "state" not in frame.columns:
         frame = frame.with_columns(pl.lit("ZZ").alias("state"))
     frame = frame.with_columns(pl.col("state").fill_null("ZZ"))
-    return canonical_frame(frame.drop("__i"))[0]
+    return canonical_frame(frame.drop("__i"), extra_fields)[0]
 
 
 def _pair_exprs() -> list[pl.Expr]:

@@ -143,7 +143,7 @@ def test_a_store_at_revision_0001_is_upgraded_on_open(store_url: str) -> None:
     store = IdentityStore.open(store_url, backend=fake_backend(), config=StoreConfig())
     try:
         with store.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0003"
+            assert MigrationContext.configure(conn).get_current_revision() == "0004"
         columns = {c["name"]: c for c in inspect(store.engine).get_columns("links")}
         assert columns["same_name"]["nullable"] and columns["identifier_agrees"]["nullable"]
         # the existing pair is unknown; re-clustering reads it as False and keeps working

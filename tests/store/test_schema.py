@@ -20,7 +20,7 @@ def test_migrations_match_the_models(store_url: str) -> None:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
-            assert context.get_current_revision() == "0003"
+            assert context.get_current_revision() == "0004"
         tables = set(inspect(engine).get_table_names())
         assert {"records", "identities", "links", "judgements", "near_matches",
                 "pending_changes", "change_locks", "events", "event_states", "audit_log",
