@@ -47,7 +47,9 @@ COMPLETION_LIMIT = 50
 """Linked components of 3 to this many records have every pair inside them scored, blocked or
 not (`pairs_to_complete`): a chain A-B-C whose ends were never compared is checked before it
 is accepted (a mother and her child joined through a record with the child's birth date and
-the mother's name). Larger components, rare and costly to complete, keep their blocked pairs."""
+the mother's name). Larger components, rare and costly to complete, keep their blocked pairs.
+Linking across inputs only, the pairs within one input are scored too, as evidence against
+the component only (`evidence_within_sources`)."""
 AGGLOMERATE_LIMIT = 300
 """Conflicted components up to this size are rebuilt by average linkage; larger ones (rare,
 and a sign of chaining) by their strongest links, which costs linear time."""
@@ -319,14 +321,14 @@ class _Groups:
 
 
 def pairs_to_complete(n: int, edge_left: np.ndarray, edge_right: np.ndarray,
-                      scored_left: np.ndarray, scored_right: np.ndarray,
-                      sources: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      scored_left: np.ndarray, scored_right: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs inside a linked component of 3..`COMPLETION_LIMIT` rows that are not among
     the scored pairs, as (lower row, higher row), sorted by (higher, lower).
 
     `edge_*` are the links (the pairs `cluster_indexed` links by: at or above the upper
-    threshold, not flagged, not judged apart; plus must-links); with `sources`, pairs within
-    one source are left out (linking across inputs only)."""
+    threshold, not flagged, not judged apart; plus must-links). Linking across inputs only,
+    the pairs within one input are among them (`evidence_within_sources` says which to keep)."""
     labels = _components(n, edge_left, edge_right)
     sizes = np.bincount(labels, minlength=1)
     small = (sizes[labels] >= 3) & (sizes[labels] <= COMPLETION_LIMIT)
@@ -337,9 +339,6 @@ def pairs_to_complete(n: int, edge_left: np.ndarray, edge_right: np.ndarray,
     inside = (members.join(members, on="label", suffix="_r")
               .filter(pl.col("row") < pl.col("row_r")))
     lo, hi = inside["row"].to_numpy(), inside["row_r"].to_numpy()
-    if sources is not None:
-        across = sources[lo] != sources[hi]
-        lo, hi = lo[across], hi[across]
     # only the scored pairs inside those components matter (a few of millions)
     inside_small = small[scored_left] & (labels[scored_left] == labels[scored_right])
     scored_left, scored_right = scored_left[inside_small], scored_right[inside_small]
@@ -349,6 +348,16 @@ def pairs_to_complete(n: int, edge_left: np.ndarray, edge_right: np.ndarray,
     codes = np.unique(lo + hi * width)
     codes = codes[~np.isin(codes, scored)]
     return codes % width, codes // width
+
+
+def evidence_within_sources(within: np.ndarray, probability: np.ndarray, lower: float
+                            ) -> np.ndarray:
+    """Which completed pairs to keep when linking across inputs only: every pair across
+    inputs, and a pair within one input only as evidence against its component (below the
+    lower threshold: it can be neither a link nor a review item). Two records of one input
+    joined through records of the other (two children of one household, each fitting the
+    other's record in the second input) are then checked against each other."""
+    return ~within | (probability < lower)
 
 
 def cluster_indexed(n: int, pairs: IndexedPairs, thresholds: Thresholds,

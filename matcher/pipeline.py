@@ -34,6 +34,7 @@ from matcher.clustering import (
     TWIN_BY_NAMES,
     IndexedPairs,
     cluster_indexed,
+    evidence_within_sources,
     near_match_mask,
     near_match_reasons,
     pairs_to_complete,
@@ -411,8 +412,7 @@ class Linker:
         probability = scores["match_probability"].to_numpy()
         link = (probability >= self.settings.thresholds.upper) & ~gammas[TWIN_FLAG].to_numpy()
         left, right = pairs["idx_l"].to_numpy(), pairs["idx_r"].to_numpy()
-        lo, hi = pairs_to_complete(len(prepared), left[link], right[link], left, right,
-                                   prepared["source"].to_numpy() if link_only else None)
+        lo, hi = pairs_to_complete(len(prepared), left[link], right[link], left, right)
         if not len(lo):
             return pairs, gammas, scores
         extra = pl.DataFrame({"idx_l": lo, "idx_r": hi}).select(
@@ -422,6 +422,13 @@ class Linker:
             gammas.columns)
         extra_scores = self.score(extra_gammas, contributions=False,
                                   tf=self.pair_term_frequencies(prepared, extra))
+        if link_only:
+            sources = prepared["source"].to_numpy()
+            keep = pl.Series(evidence_within_sources(
+                sources[lo] == sources[hi], extra_scores["match_probability"].to_numpy(),
+                self.settings.thresholds.lower))
+            extra, extra_gammas, extra_scores = (
+                extra.filter(keep), extra_gammas.filter(keep), extra_scores.filter(keep))
         return (pl.concat([pairs, extra]), pl.concat([gammas, extra_gammas]),
                 pl.concat([scores, extra_scores.select(scores.columns)]))
 

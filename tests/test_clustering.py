@@ -17,6 +17,7 @@ from matcher.clustering import (
     REASON_TWIN,
     ClusterResult,
     cluster,
+    evidence_within_sources,
     pairs_to_complete,
 )
 from matcher.settings import Thresholds
@@ -236,14 +237,13 @@ def test_identifier_agreement_has_a_value_per_pair_without_identifier_comparison
 # --- completing small linked components ----------------------------------------------------------
 
 
-def _complete(n: int, edges: list[tuple[int, int]], scored: list[tuple[int, int]],
-              sources: list[int] | None = None) -> set[tuple[int, int]]:
+def _complete(n: int, edges: list[tuple[int, int]], scored: list[tuple[int, int]]
+              ) -> set[tuple[int, int]]:
     def arrays(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         frame = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         return frame[:, 0], frame[:, 1]
 
-    lo, hi = pairs_to_complete(n, *arrays(edges), *arrays(scored),
-                               None if sources is None else np.asarray(sources))
+    lo, hi = pairs_to_complete(n, *arrays(edges), *arrays(scored))
     assert (lo < hi).all()
     return set(zip(lo.tolist(), hi.tolist(), strict=True))
 
@@ -258,9 +258,15 @@ def test_pairs_already_scored_either_way_round_are_not_completed() -> None:
         (0, 3), (1, 3)}
 
 
-def test_linking_across_inputs_completes_pairs_across_inputs_only() -> None:
-    assert _complete(4, [(0, 1), (1, 2), (2, 3)], [(0, 1), (1, 2), (2, 3)],
-                     sources=[0, 1, 0, 1]) == {(0, 3)}
+def test_linking_across_inputs_keeps_a_pair_within_one_input_only_below_the_lower_threshold(
+) -> None:
+    # inputs 0 1 0 1 linked in a chain: (0, 3) is across, (0, 2) and (1, 3) within one input
+    assert _complete(4, [(0, 1), (1, 2), (2, 3)], [(0, 1), (1, 2), (2, 3)]) == {
+        (0, 2), (0, 3), (1, 3)}
+    within = np.array([True, False, True, False])
+    probability = np.array([0.2, 0.2, 0.7, 0.99])
+    assert evidence_within_sources(within, probability, 0.5).tolist() == [
+        True, True, False, True]
 
 
 def test_components_over_the_limit_are_left_as_blocked() -> None:

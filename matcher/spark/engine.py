@@ -55,6 +55,7 @@ from matcher.spark.session import (
 from matcher.spark.work import (
     IDX,
     RULE,
+    WITHIN,
     compare_batch,
     feature_columns,
     key_column,
@@ -299,21 +300,27 @@ class SparkLinker:
             & ~F.col("possible_multiple_birth")).select("idx_l", "idx_r"), "links")
         none = np.zeros(0, dtype=np.int64)
         lo, hi = pairs_to_complete(n, links["idx_l"].to_numpy(), links["idx_r"].to_numpy(),
-                                   none, none, sources)
+                                   none, none)
         if not len(lo):
             return scored, 0
-        inside = self.staging.upload(pl.DataFrame({"idx_l": lo, "idx_r": hi}), "inside",
-                                     self.partitions)
+        within = (sources[lo] == sources[hi] if sources is not None
+                  else np.zeros(len(lo), dtype=bool))
+        inside = self.staging.upload(pl.DataFrame({"idx_l": lo, "idx_r": hi, WITHIN: within}),
+                                     "inside", self.partitions)
         known = scored.select(F.least("idx_l", "idx_r").alias("idx_l"),
                               F.greatest("idx_l", "idx_r").alias("idx_r"))
         rule = scored.schema[RULE].dataType
         extra = (inside.join(known, ["idx_l", "idx_r"], "left_anti")
                  .withColumn(RULE, F.lit(len(self.linker.rules)).cast(rule))
                  .localCheckpoint(eager=True))
-        count = extra.count()
+        extra_scored = self.score(self.compare(extra, features, (RULE, WITHIN)), (RULE, WITHIN))
+        # `evidence_within_sources`: within one input only a pair below the lower threshold
+        extra_scored = extra_scored.where(
+            ~F.col(WITHIN) | (F.col("match_probability") < thresholds.lower)
+        ).localCheckpoint(eager=True)
+        count = extra_scored.count()
         if not count:
             return scored, 0
-        extra_scored = self.score(self.compare(extra, features, (RULE,)), (RULE,))
         return (scored.unionByName(extra_scored.select(scored.columns))
                 .localCheckpoint(eager=True), count)
 

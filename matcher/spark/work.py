@@ -24,6 +24,8 @@ from models import load_model_json
 
 IDX = "idx"
 RULE = "rule"
+WITHIN = "within_input"
+"""Completed pair column (Spark engine): both records come from one input (link-only)."""
 
 
 def key_column(index: int) -> str:
