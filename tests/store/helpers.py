@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import polars as pl
 
+from matcher.pipeline import Linker, LinkResult
+from matcher.settings import Settings
 from matcher.store import IdentityStore
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """Records and what batch `link` made of them: what a store is held to."""
+
+    settings: Settings
+    records: pl.DataFrame
+    linker: Linker
+    result: LinkResult
+
+    @classmethod
+    def of(cls, settings: Settings, records: pl.DataFrame) -> BatchRun:
+        linker = Linker(settings)
+        return cls(settings, records, linker, linker.link(records))
+
+    @property
+    def model(self) -> Any:
+        """The model the batch run trained."""
+        return self.linker.model
 
 
 def partition(assignments: pl.DataFrame, id_column: str = "identity_id") -> set[frozenset[str]]:

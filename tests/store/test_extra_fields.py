@@ -7,45 +7,31 @@ and its one-record matches (before, it kept the canonical fields only and matche
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import polars as pl
 import pytest
 from sqlalchemy import select
 
 from benchmarks.datasets import febrl_dir
 from matcher.ingest import read_inputs
-from matcher.pipeline import Linker, LinkResult
-from matcher.settings import Settings, load_preset
+from matcher.pipeline import Linker
+from matcher.settings import load_preset
 from matcher.store import IdentityStore, db
 from matcher.store.models import Record
 from matcher.store.records import read_records
-from tests.store.helpers import assert_consistent, partition, store_partition
+from tests.store.helpers import BatchRun, assert_consistent, partition, store_partition
 
 RECORDS = 1500
 
 
-@dataclass(frozen=True)
-class Batch:
-    settings: Settings
-    records: pl.DataFrame
-    result: LinkResult
-    model: Any
-
-
 @pytest.fixture(scope="module")
-def batch() -> Batch:
+def batch() -> BatchRun:
     settings = load_preset("febrl")
     ingested = read_inputs([febrl_dir() / "dataset3.csv"], settings)
     # the store keeps a state per record; FEBRL's `state` is the address's (an extra field)
-    records = ingested.records.head(RECORDS).with_columns(state=pl.lit("AU"))
-    linker = Linker(settings)
-    result = linker.link(records)
-    return Batch(settings, records, result, linker.model)
+    return BatchRun.of(settings, ingested.records.head(RECORDS).with_columns(state=pl.lit("AU")))
 
 
-def test_the_febrl_preset_has_extra_fields(batch: Batch) -> None:
+def test_the_febrl_preset_has_extra_fields(batch: BatchRun) -> None:
     assert set(batch.settings.extra_fields) >= {"ssn", "postcode", "address_1", "suburb"}
     assert "first_name" not in batch.settings.extra_fields
 
@@ -56,7 +42,7 @@ def _stored_extras(store: IdentityStore) -> dict[str, dict[str, str] | None]:
 
 
 @pytest.mark.slow
-def test_extra_fields_are_stored_and_matched_on(batch: Batch, store_url: str) -> None:
+def test_extra_fields_are_stored_and_matched_on(batch: BatchRun, store_url: str) -> None:
     extras = batch.settings.extra_fields
     with IdentityStore.open(store_url, settings=batch.settings, model=batch.model) as store:
         store.load_batches(batch.records, batch_size=RECORDS // 5)

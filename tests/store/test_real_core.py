@@ -11,7 +11,6 @@ Order effects (documented in matcher/store/README.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -22,10 +21,10 @@ from matcher.clustering import cluster
 from matcher.errors import StoreError
 from matcher.ingest import validate
 from matcher.online import OnlineMatcher
-from matcher.pipeline import Linker, LinkResult, identifier_agreement
-from matcher.settings import Settings, load_preset
+from matcher.pipeline import Linker, identifier_agreement
+from matcher.settings import load_preset
 from matcher.store import IdentityStore, MatchingBackend
-from tests.store.helpers import assert_consistent, partition, store_partition
+from tests.store.helpers import BatchRun, assert_consistent, partition, store_partition
 
 RECORDS = 3000
 CHUNKS = 10
@@ -33,24 +32,14 @@ ONLINE_TF_BOUND = 0.10
 """Share of records whose identity may differ from batch `link` with index-time TFs."""
 
 
-@dataclass(frozen=True)
-class Batch:
-    settings: Settings
-    records: pl.DataFrame
-    linker: Linker
-    result: LinkResult
-
-
 @pytest.fixture(scope="module")
-def batch() -> Batch:
+def batch() -> BatchRun:
     settings = load_preset("msix")
     raw, _ = generate(RECORDS, seed=3)
-    records = validate(raw, settings).records
-    linker = Linker(settings)
-    return Batch(settings, records, linker, linker.link(records))
+    return BatchRun.of(settings, validate(raw, settings).records)
 
 
-def _frozen_tf_backend(batch: Batch) -> MatchingBackend:
+def _frozen_tf_backend(batch: BatchRun) -> MatchingBackend:
     prepared = batch.linker.prepare(batch.records)
     tables = {c: dict(prepared.group_by(c).agg(pl.col(f"tf_{c}").first()).drop_nulls(c)
                       .iter_rows()) for c in batch.linker.tf_columns()}
@@ -70,7 +59,7 @@ def _frozen_tf_backend(batch: Batch) -> MatchingBackend:
                            thresholds=batch.settings.thresholds)
 
 
-def _other_model(batch: Batch) -> Any:
+def _other_model(batch: BatchRun) -> Any:
     other = Linker(batch.settings)
     other.link(batch.records.slice(0, 1500))
     return other.model
@@ -88,7 +77,7 @@ def _identity_pairs(store: IdentityStore, pairs: list[tuple[str, str]]) -> set[f
 
 
 @pytest.mark.slow
-def test_chunked_load_equals_batch_link_given_the_same_scores(batch: Batch, store_url: str
+def test_chunked_load_equals_batch_link_given_the_same_scores(batch: BatchRun, store_url: str
                                                               ) -> None:
     # batch link scored pairs inside small linked components that blocking did not propose;
     # the store scores them too (`recluster._complete_components`)
@@ -104,7 +93,7 @@ def test_chunked_load_equals_batch_link_given_the_same_scores(batch: Batch, stor
 
 
 @pytest.mark.slow
-def test_load_batches_equals_batch_link_given_the_same_scores(batch: Batch, store_url: str
+def test_load_batches_equals_batch_link_given_the_same_scores(batch: BatchRun, store_url: str
                                                               ) -> None:
     with IdentityStore.open(store_url, backend=_frozen_tf_backend(batch)) as store:
         store.load_batches(batch.records, batch_size=RECORDS // CHUNKS)
@@ -122,7 +111,7 @@ def _each_pair_once(pairs: pl.DataFrame) -> pl.DataFrame:
                         "same_name", "identifier_agrees").unique(ids).sort(ids)
 
 
-def test_online_pairs_carry_the_evidence_batch_link_clusters_with(batch: Batch) -> None:
+def test_online_pairs_carry_the_evidence_batch_link_clusters_with(batch: BatchRun) -> None:
     """same_name and identifier_agrees of the online matcher's pairs (a few records at a time,
     the plain-Python comparisons, and many at once, the polars path) are batch `link`'s
     `Linker.exact_name` and `identifier_agreement` of the same pairs."""
@@ -144,7 +133,7 @@ def test_online_pairs_carry_the_evidence_batch_link_clusters_with(batch: Batch) 
 
 
 @pytest.mark.slow
-def test_chunked_load_with_online_term_frequencies_is_bounded(batch: Batch, tmp_path: Any
+def test_chunked_load_with_online_term_frequencies_is_bounded(batch: BatchRun, tmp_path: Any
                                                               ) -> None:
     assert batch.linker.model is not None
     url = f"sqlite:///{tmp_path / 'online.db'}"
@@ -159,7 +148,7 @@ def test_chunked_load_with_online_term_frequencies_is_bounded(batch: Batch, tmp_
 
 
 @pytest.mark.slow
-def test_reload_and_restart_with_real_core(batch: Batch, store_url: str) -> None:
+def test_reload_and_restart_with_real_core(batch: BatchRun, store_url: str) -> None:
     assert batch.linker.model is not None
     first = batch.records.slice(0, 1000)
     with IdentityStore.open(store_url, settings=batch.settings, model=batch.linker.model) as s:
