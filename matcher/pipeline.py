@@ -44,11 +44,9 @@ from matcher.schema import CANONICAL_COLUMNS
 from matcher.settings import Settings
 from matcher.training import (
     COUNT,
-    NeedsEveryRule,
     holds_column,
-    learning_rules,
     tf_bucket_exprs,
-    train_model,
+    train_on_teaching_rules,
 )
 from models.base import MatchModel
 from models.fellegi_sunter import FellegiSunterModel
@@ -271,12 +269,7 @@ class Linker:
         """Train the unsupervised model (`matcher.training`): u from random pairs, m by EM
         per blocking rule, on the candidates' comparison-vector counts."""
         random_matrix, patterns = self.training_inputs(prepared, pairs, gammas, link_only)
-        try:
-            return train_model(self, random_matrix, patterns(learning_rules(self)),
-                               total_pairs)
-        except NeedsEveryRule:
-            return train_model(self, random_matrix, patterns(list(range(len(self.rules)))),
-                               total_pairs)
+        return train_on_teaching_rules(self, random_matrix, patterns, total_pairs)
 
     def training_inputs(self, prepared: pl.DataFrame, pairs: pl.DataFrame,
                         gammas: pl.DataFrame, link_only: bool = False

@@ -19,6 +19,7 @@ learn nothing new), so the default engine marks those rules alone: at 1M records
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -147,6 +148,20 @@ def learning_rules(linker: Linker) -> list[int]:
             needed.append(index)
             learned |= new
     return needed
+
+
+def train_on_teaching_rules(linker: Linker, random_gammas: np.ndarray,
+                            patterns: Callable[[list[int]], pl.DataFrame], total_pairs: int,
+                            *, em_max_pairs: int | None = None) -> FellegiSunterModel:
+    """`train_model` on the patterns marked by `learning_rules` only, and on every rule's
+    marks when those are not enough (`NeedsEveryRule`). `patterns(rules)`: the candidates'
+    patterns with the `holds<i>` marks of those rules."""
+    try:
+        return train_model(linker, random_gammas, patterns(learning_rules(linker)),
+                           total_pairs, em_max_pairs=em_max_pairs)
+    except NeedsEveryRule:
+        return train_model(linker, random_gammas, patterns(list(range(len(linker.rules)))),
+                           total_pairs, em_max_pairs=em_max_pairs)
 
 
 class NeedsEveryRule(Exception):

@@ -63,7 +63,7 @@ from matcher.spark.work import (
     prepare_batch,
     score_batch,
 )
-from matcher.training import COUNT, holds_column, tf_bucket_columns, train_model
+from matcher.training import COUNT, holds_column, tf_bucket_columns, train_on_teaching_rules
 from models.base import MatchModel
 
 if TYPE_CHECKING:
@@ -210,12 +210,16 @@ class SparkLinker:
         gamma_cols = [c.gamma_column for c in self.linker.comparisons]
         random_gammas = gamma_array(collect(compared.select(gamma_cols)),
                                     self.linker.comparisons)
-        group = (gamma_cols + tf_bucket_columns(self.linker.comparisons)
-                 + [holds_column(i) for i in range(len(self.linker.rules))])
-        patterns = collect(gammas.groupBy(group).agg(F.count(F.lit(1)).alias(COUNT)))
-        self.details["em_patterns"] = len(patterns)
-        return train_model(self.linker, random_gammas, patterns, pairs_total,
-                           em_max_pairs=self.options.em_max_pairs)
+        vector = gamma_cols + tf_bucket_columns(self.linker.comparisons)
+
+        def patterns(rules: list[int]) -> pl.DataFrame:
+            found = collect(gammas.groupBy(vector + [holds_column(i) for i in rules])
+                            .agg(F.count(F.lit(1)).alias(COUNT)))
+            self.details["em_patterns"] = len(found)
+            return found
+
+        return train_on_teaching_rules(self.linker, random_gammas, patterns, pairs_total,
+                                       em_max_pairs=self.options.em_max_pairs)
 
     def score(self, gammas: DataFrame, passthrough: tuple[str, ...]) -> DataFrame:
         assert self.model is not None

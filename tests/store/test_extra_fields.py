@@ -74,6 +74,11 @@ def test_extra_fields_are_stored_and_matched_on(batch: BatchRun, store_url: str)
         result = store.load(changed)
         assert result.updated == 1
         assert _stored_extras(store)[first["record_id"]] == {**present, "ssn": "1234567"}
+        # the one-record path (validated as an input row is) keeps them too
+        outcome = store.upsert_record({**first, "record_id": "copy", "ssn": "1234567"})
+        assert outcome.status != "rejected"
+        assert _stored_extras(store)["copy"] == {**present, "ssn": "1234567"}
+        assert outcome.identity_id == store.identities.of_record(first["record_id"])
         assert_consistent(store)
 
     without_extras = batch.records.with_columns(pl.lit(None, dtype=pl.String).alias(f)
