@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import Final
 
 import numpy as np
@@ -319,8 +319,10 @@ class OnlineMatcher:
         return pl.DataFrame({"idx_l": lefts[keep].astype(np.uint32),
                              "idx_r": rights[keep].astype(np.uint32)})
 
-    def match(self, records: pl.DataFrame) -> pl.DataFrame:
-        """Score canonical records against everything indexed (never against themselves).
+    def match(self, records: pl.DataFrame, among: Set[str] | None = None) -> pl.DataFrame:
+        """Score canonical records against everything indexed (never against themselves);
+        with `among`, only against these indexed records (blocked pairs inside a component,
+        scored again: the other candidates are never compared).
 
         Columns: record_id_l (the given record), record_id_r (indexed), match_weight,
         match_probability, `mw_<comparison>`, possible_multiple_birth, same_name (the given
@@ -330,6 +332,10 @@ class OnlineMatcher:
         """
         prepared = self._prepare(records)
         pairs = self.candidates(prepared) if len(self) else _no_pairs()
+        if among is not None:
+            rows = [row for r in among if (row := self._row_of.get(r)) is not None]
+            pairs = pairs.filter(pl.col("idx_r").is_in(pl.Series(rows, dtype=pl.UInt32)
+                                                        .implode()))
         return self._score_with_index(prepared, pairs)
 
     def add_and_match(self, records: pl.DataFrame) -> pl.DataFrame:

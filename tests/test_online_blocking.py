@@ -74,3 +74,27 @@ def test_extend_with_a_list_per_row_equals_adding_each_key() -> None:
     assert {k: sorted(bulk.get(k)) for k in every} == {
         k: sorted(one_by_one.get(k)) for k in every}
     assert max(len(bulk.get(k)) for k in every) > SMALL_BLOCK
+
+
+def test_matching_among_given_records_scores_only_their_pairs(canonical: CanonicalBuilder
+                                                              ) -> None:
+    """`match(records, among)`: the blocked pairs with those indexed records only, scored as
+    `match` scores them (a component's pairs scored again, the other candidates never)."""
+    from benchmarks.synthetic import generate
+    from matcher.ingest import validate
+
+    settings = load_preset("msix")
+    trained = Linker(settings)
+    trained.link(validate(generate(1500, seed=5)[0], settings).records)
+    assert trained.model is not None
+    index = OnlineMatcher(settings, trained.model)
+    index.add(canonical([KAREN, *_others(SMALL_FRAME_ROWS)]))
+    probe = canonical([{**_others(1)[0], "record_id": "probe"}])
+    everything = index.match(probe)
+    assert everything.height == SMALL_FRAME_ROWS
+    among = {"ca-1", "ca-3", "tx-1", "not-indexed"}
+    some = index.match(probe, among)
+    assert sorted(some["record_id_r"].to_list()) == ["ca-1", "ca-3"]
+    expected = everything.filter(pl.col("record_id_r").is_in(["ca-1", "ca-3"]))
+    assert some.sort("record_id_r").equals(expected.sort("record_id_r"))
+    assert not len(index.match(probe, set()))

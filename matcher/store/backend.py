@@ -7,7 +7,7 @@ small deterministic backend of their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,7 +31,10 @@ class RecordIndex(Protocol):
 
     def remove(self, record_ids: list[str]) -> None: ...
 
-    def match(self, records: pl.DataFrame) -> pl.DataFrame: ...
+    def match(self, records: pl.DataFrame, among: Set[str] | None = None) -> pl.DataFrame:
+        """Score records against the indexed ones their blocking keys find; with `among`,
+        only against those of these records (the pairs inside a component, scored again)."""
+        ...
 
     def add_and_match(self, records: pl.DataFrame) -> pl.DataFrame:
         """`add`, then each pair among `records` and with the records indexed before, once

@@ -679,7 +679,7 @@ class _IndexRescorer:
         if not frame.height:
             return []
         wanted = pl.Series(sorted(among), dtype=pl.String).implode()
-        pairs = pairs_once(self.index.match(frame)).filter(
+        pairs = pairs_once(self.index.match(frame, among)).filter(
             pl.col("record_id_l").is_in(wanted) & pl.col("record_id_r").is_in(wanted))
         return pair_rows(pairs)
 

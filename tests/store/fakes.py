@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Any
 
 import polars as pl
@@ -66,13 +66,15 @@ class FakeIndex:
     def memory_bytes(self) -> int:
         return 200 * len(self.rows)
 
-    def match(self, records: pl.DataFrame) -> pl.DataFrame:
+    def match(self, records: pl.DataFrame, among: Set[str] | None = None) -> pl.DataFrame:
         out: list[dict[str, Any]] = []
         for row in records.iter_rows(named=True):
             candidates: set[str] = set()
             for key in self._keys(row):
                 candidates |= self.blocks.get(key, set())
             candidates.discard(row["record_id"])
+            if among is not None:
+                candidates &= among
             out.extend(self._pair(row, self.rows[other]) for other in sorted(candidates))
         return self._frame(out)
 
