@@ -413,17 +413,32 @@ class Linker:
             pl.lit(len(self.rules), dtype=pairs.schema["rule"]).alias("rule"))
         extra_gammas = self.compare(prepared, extra, term_frequencies=False).select(
             gammas.columns)
+        sources = prepared["source"].to_numpy()
+        within = sources[lo] == sources[hi] if link_only else np.zeros(len(lo), dtype=bool)
+        if within.any():
+            extra_gammas = extra_gammas.with_columns(
+                pl.when(pl.Series(within)).then(pl.lit(NULL_LEVEL, dtype=pl.Int8))
+                .otherwise(pl.col(column)).alias(column)
+                for column in self.unshared_comparisons(gammas))
         extra_scores = self.score(extra_gammas, contributions=False,
                                   tf=self.pair_term_frequencies(prepared, extra))
         if link_only:
-            sources = prepared["source"].to_numpy()
             keep = pl.Series(evidence_within_sources(
-                sources[lo] == sources[hi], extra_scores["match_probability"].to_numpy(),
+                within, extra_scores["match_probability"].to_numpy(),
                 self.settings.thresholds.lower))
             extra, extra_gammas, extra_scores = (
                 extra.filter(keep), extra_gammas.filter(keep), extra_scores.filter(keep))
         return (pl.concat([pairs, extra]), pl.concat([gammas, extra_gammas]),
                 pl.concat([scores, extra_scores.select(scores.columns)]))
+
+    def unshared_comparisons(self, gammas: pl.DataFrame) -> list[str]:
+        """The gamma columns of the comparisons no candidate pair could make (null on every
+        one: linking across inputs, a field one input lacks). The model learned nothing of
+        them, so they say nothing of a pair within one input either (`complete_components`
+        reads them as missing there: uniform m and u, but a term frequency would weigh an
+        agreeing address as rare evidence)."""
+        return [c.gamma_column for c in self.comparisons
+                if not (gammas[c.gamma_column] != NULL_LEVEL).any()]
 
     @staticmethod
     def _scored(prepared: pl.DataFrame, pairs: pl.DataFrame, scores: pl.DataFrame,

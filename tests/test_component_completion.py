@@ -63,9 +63,12 @@ def test_linking_across_inputs_checks_two_records_of_one_input_joined_through_th
             {**family, "record_id": "b1", "birth_date": None, "state": "WA",
              "middle_name": None, "sex": None, "parent1_first_name": None,
              "parent2_first_name": None, "birth_country": None}]
+    # the background split between the inputs, so that every comparison is made across them
     records = pl.concat([background, validate(pl.DataFrame(rows), settings).records],
                         how="diagonal_relaxed").with_columns(
-        source=pl.when(pl.col("record_id") == "b1").then(1).otherwise(0).cast(pl.Int32))
+        source=pl.when(pl.col("record_id") == "b1").then(1)
+        .when(pl.col("record_id").is_in(["a1", "a2"])).then(0)
+        .otherwise(pl.int_range(pl.len()) % 2).cast(pl.Int32))
     ours = ["a1", "a2", "b1"]
 
     def identities(link_only: bool) -> tuple[dict[str, str], pl.DataFrame]:
@@ -93,3 +96,15 @@ def partition_of(owner: dict[str, str]) -> set[frozenset[str]]:
     for record, identity in owner.items():
         groups.setdefault(identity, set()).add(record)
     return {frozenset(g) for g in groups.values()}
+
+
+def test_comparisons_no_pair_across_inputs_could_make_are_missing_within_one_input() -> None:
+    """An address only one input has: nothing was learned of it, and within that input a
+    rare shared address would otherwise weigh as strong evidence (its term frequency)."""
+    linker = Linker(load_preset("msix"))
+    columns = [c.gamma_column for c in linker.comparisons]
+    levels = {c: [0, -1, 2] for c in columns} | {"gamma_parents": [-1, -1, -1],
+                                                 "gamma_birth_place": [-1, 0, -1]}
+    gammas = pl.DataFrame(levels, schema=dict.fromkeys(columns, pl.Int8))
+    assert linker.unshared_comparisons(gammas) == ["gamma_parents"]
+    assert linker.unshared_comparisons(gammas.head(0)) == columns

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from features.comparisons import NULL_LEVEL
 from matcher.blocking import _true_pair_count, total_pairs
 from matcher.clustering import (
     ClusterOutcome,
@@ -317,7 +318,10 @@ class SparkLinker:
         extra = (inside.join(known, ["idx_l", "idx_r"], "left_anti")
                  .withColumn(RULE, F.lit(len(self.linker.rules)).cast(rule))
                  .localCheckpoint(eager=True))
-        extra_scored = self.score(self.compare(extra, features, (RULE, WITHIN)), (RULE, WITHIN))
+        gammas = self.compare(extra, features, (RULE, WITHIN))
+        if within.any():
+            gammas = self._unshared_as_missing(gammas, scored)
+        extra_scored = self.score(gammas, (RULE, WITHIN))
         # `evidence_within_sources`: within one input only a pair below the lower threshold
         extra_scored = extra_scored.where(
             ~F.col(WITHIN) | (F.col("match_probability") < thresholds.lower)
@@ -327,6 +331,17 @@ class SparkLinker:
             return scored, 0
         return (scored.unionByName(extra_scored.select(scored.columns))
                 .localCheckpoint(eager=True), count)
+
+    def _unshared_as_missing(self, gammas: DataFrame, scored: DataFrame) -> DataFrame:
+        """`Linker.unshared_comparisons` read as missing on the pairs within one input."""
+        from pyspark.sql import functions as F
+
+        columns = [c.gamma_column for c in self.linker.comparisons]
+        highest = collect(scored.agg(*(F.max(c).alias(c) for c in columns)))
+        unshared = [c for c in columns if highest[c][0] is None or highest[c][0] == NULL_LEVEL]
+        return gammas.withColumns({
+            c: F.when(F.col(WITHIN), F.lit(NULL_LEVEL)).otherwise(F.col(c))
+            .cast(gammas.schema[c].dataType) for c in unshared})
 
     def indexed_pairs(self, scored: pl.DataFrame, left: np.ndarray, right: np.ndarray
                       ) -> IndexedPairs:
