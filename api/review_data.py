@@ -181,7 +181,8 @@ class ReviewData:
                 "pairs": sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))}
 
     def records(self, record_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Records by id: canonical columns plus identity_id, version and updated_at."""
+        """Records by id: canonical columns, the extra fields the record has (the store's
+        preset's, `records.extra_fields`), identity_id, version and updated_at."""
         wanted = sorted(set(record_ids))
         out: dict[str, dict[str, Any]] = {}
         if not wanted:
@@ -191,11 +192,13 @@ class ReviewData:
             for start in range(0, len(wanted), 500):
                 part = wanted[start:start + 500]
                 for row in session.execute(
-                    select(*columns, Record.identity_id, Record.version, Record.updated_at)
+                    select(*columns, Record.extra_fields, Record.identity_id, Record.version,
+                           Record.updated_at)
                     .where(Record.record_id.in_(part))
                 ):
                     values = dict(zip(CANONICAL_COLUMNS, row[:len(CANONICAL_COLUMNS)],
                                       strict=True))
+                    values.update(row.extra_fields or {})
                     values.update(identity_id=row.identity_id, version=row.version,
                                   updated_at=_as_utc(row.updated_at))
                     out[values["record_id"]] = values
@@ -254,9 +257,10 @@ def comparison_levels(store: Any, left: Mapping[str, Any], right: Mapping[str, A
         import polars as pl
 
         linker = _linker(saved)
-        frame = pl.DataFrame([{c: _str_or_none(rec.get(c)) for c in CANONICAL_COLUMNS}
+        columns = [*CANONICAL_COLUMNS, *linker.extra_fields]
+        frame = pl.DataFrame([{c: _str_or_none(rec.get(c)) for c in columns}
                               for rec in (left, right)],
-                             schema=dict.fromkeys(CANONICAL_COLUMNS, pl.String))
+                             schema=dict.fromkeys(columns, pl.String))
         pairs = pl.DataFrame({"idx_l": [0], "idx_r": [1]},
                              schema={"idx_l": pl.UInt32, "idx_r": pl.UInt32})
         gammas = linker.compare(linker.prepare(frame), pairs)

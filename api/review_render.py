@@ -183,11 +183,19 @@ def compare_field(name: str, left: Any, right: Any) -> FieldRow:
     return FieldRow(name, label, a, b, "differs", lsegs, rsegs)
 
 
-def field_rows(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[FieldGroup]:
-    """Both records field by field, grouped as the form a reviewer knows."""
+OTHER_EVIDENCE = "Other evidence"
+"""The group of the store's preset's extra fields (an SSN, an address), shown by name."""
+
+
+def field_rows(left: Mapping[str, Any], right: Mapping[str, Any],
+               extra_fields: Sequence[str] = ()) -> list[FieldGroup]:
+    """Both records field by field, grouped as the form a reviewer knows; the preset's extra
+    fields (`Settings.extra_fields`) last."""
+    groups = [*FIELD_GROUPS, *([(OTHER_EVIDENCE, tuple((f, f) for f in extra_fields))]
+                               if extra_fields else [])]
     return [FieldGroup(title, tuple(compare_field(name, left.get(name), right.get(name))
                                     for name, _ in fields))
-            for title, fields in FIELD_GROUPS]
+            for title, fields in groups]
 
 
 # -- the contribution chart ----------------------------------------------------------------
@@ -373,9 +381,11 @@ def evidence_cells(groups: Sequence[FieldGroup], bars: Sequence[Bar]
     by_key = {b.key: b for b in bars}
     cells: dict[str, EvidenceCell] = {}
     covered: set[str] = set()
+    extra = {r.name: (r.name,) for g in groups if g.title == OTHER_EVIDENCE for r in g.rows}
     for group in groups:
         shown = [r.name for r in group.rows if r.status != "missing"]
-        for name, fields in COMPARISON_FIELDS.items():
+        # an extra field's comparison is shown beside it when it carries the field's name
+        for name, fields in (COMPARISON_FIELDS | extra).items():
             bar = by_key.get(name)
             rows = [f for f in shown if f in fields]
             if bar is None or not rows:

@@ -576,3 +576,37 @@ def test_queue_reasons(p: float, twin: bool, keys: list[str]) -> None:
 ])
 def test_format_probability(p: float, text: str) -> None:
     assert render.format_probability(p) == text
+
+
+def test_pair_view_shows_the_presets_extra_fields(tmp_path: Path) -> None:
+    """A store whose preset maps extra evidence fields (an SSN) keeps them; the pair view
+    lists them under their own heading, marked where they differ."""
+    from dataclasses import replace
+
+    url = f"sqlite:///{tmp_path / 'extra.db'}"
+    backend = replace(fake_backend(), extra_fields=("ssn",))
+    store = IdentityStore.open(url, backend=backend, config=StoreConfig())
+    try:
+        store.load(frame({**RECORDS[0], "ssn": "123456789"}, {**RECORDS[1], "ssn": "123456780"},
+                         *RECORDS[2:]))
+        key = create_key(store, "reviewer", "TX").key
+        app = create_app(ApiSettings(store_url=url, warm_index=False), store=store)
+        with TestClient(app):
+            site = Site(app, store, {"tx": key})
+            page = sign_in(site, "tx").get(f"/review/items/{site.item('TX-1', 'CA-1')}").text
+        assert render.OTHER_EVIDENCE in page
+        assert "12345678<mark class=\"d\">9</mark>" in page
+        assert "12345678<mark class=\"d\">0</mark>" in page
+    finally:
+        store.close()
+
+
+def test_an_extra_fields_comparison_sits_beside_the_field() -> None:
+    left, right = {"ssn": "123", "first_name": "Ana"}, {"ssn": "124", "first_name": "Ana"}
+    groups = render.field_rows(left, right, ["ssn"])
+    assert groups[-1].title == render.OTHER_EVIDENCE
+    assert [(r.name, r.status) for r in groups[-1].rows] == [("ssn", "differs")]
+    bars = render.waterfall({"mw_ssn": -3.0, "mw_first_name": 2.0}, -1.0).bars
+    cells, _ = render.evidence_cells(groups, bars)
+    assert cells["ssn"].bar.key == "ssn" and cells["first_name"].bar.key == "first_name"
+    assert render.field_rows(left, right)[-1].title != render.OTHER_EVIDENCE
