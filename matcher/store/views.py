@@ -9,6 +9,7 @@ other values seen are listed with their provenance.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -95,10 +96,12 @@ def _key(value: str) -> str:
     return " ".join(value.casefold().split())
 
 
-def consolidate(identity_id: str, members: list[dict[str, Any]]) -> ConsolidatedRecord:
-    """Consolidate member records (dicts with canonical columns and `updated_at`)."""
+def consolidate(identity_id: str, members: list[dict[str, Any]],
+                extra_fields: Sequence[str] = ()) -> ConsolidatedRecord:
+    """Consolidate member records (dicts with canonical columns, the `extra_fields` they
+    have and `updated_at`); the extra fields come after the canonical ones."""
     fields: dict[str, ConsolidatedField] = {}
-    for name in CONSOLIDATED_FIELDS:
+    for name in (*CONSOLIDATED_FIELDS, *extra_fields):
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for rec in members:
             value = rec.get(name)
@@ -221,9 +224,9 @@ class Identities:
             if exists is None:
                 raise NotFoundError(f"'identity_id' must name an identity; got {identity_id!r}")
             recs = session.scalars(select(Record).where(Record.identity_id == identity_id)).all()
-            members = [{**{c: getattr(r, c) for c in CANONICAL_COLUMNS},
+            members = [{**(r.extra_fields or {}), **{c: getattr(r, c) for c in CANONICAL_COLUMNS},
                         "updated_at": r.updated_at} for r in recs]
         if actor is not None:
             self._store.audit.record(actor, "identity_viewed", target_kind="identity",
                                      target_id=identity_id, view="consolidated")
-        return consolidate(identity_id, members)
+        return consolidate(identity_id, members, self._store.settings.extra_fields)

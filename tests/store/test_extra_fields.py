@@ -79,6 +79,11 @@ def test_extra_fields_are_stored_and_matched_on(batch: BatchRun, store_url: str)
         assert outcome.status != "rejected"
         assert _stored_extras(store)["copy"] == {**present, "ssn": "1234567"}
         assert outcome.identity_id == store.identities.of_record(first["record_id"])
+        # the consolidated record has them too, with provenance, after the canonical fields
+        consolidated = store.identities.consolidated(outcome.identity_id)
+        assert list(consolidated.fields)[-len(extras):] == list(extras)
+        assert consolidated.fields["ssn"].value == "1234567"
+        assert consolidated.fields["ssn"].record_id in {first["record_id"], "copy"}
         assert_consistent(store)
 
     without_extras = batch.records.with_columns(pl.lit(None, dtype=pl.String).alias(f)
