@@ -412,8 +412,7 @@ def _pair_page(request: Request, session: ReviewSession, store: Any, item_id: in
     prev_id, next_id, position = _neighbours(ids, item.id)
     history = [j for j in store.reviews.judgements(item.record_id_l)
                if {j.record_id_l, j.record_id_r} == {item.record_id_l, item.record_id_r}]
-    extra_fields = store.backend.extra_fields if getattr(store, "has_backend", False) else ()
-    groups = render.field_rows(left, right, extra_fields)
+    groups = render.field_rows(left, right, store.extra_fields)
     evidence, covered = render.evidence_cells(groups, chart.bars)
     return page(request, "review_pair.html", {
         "evidence": evidence, "covered": covered,

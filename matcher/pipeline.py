@@ -413,8 +413,10 @@ class Linker:
             pl.lit(len(self.rules), dtype=pairs.schema["rule"]).alias("rule"))
         extra_gammas = self.compare(prepared, extra, term_frequencies=False).select(
             gammas.columns)
-        sources = prepared["source"].to_numpy()
-        within = sources[lo] == sources[hi] if link_only else np.zeros(len(lo), dtype=bool)
+        within = np.zeros(len(lo), dtype=bool)
+        if link_only:
+            sources = prepared["source"].to_numpy()
+            within = sources[lo] == sources[hi]
         if within.any():
             extra_gammas = extra_gammas.with_columns(
                 pl.when(pl.Series(within)).then(pl.lit(NULL_LEVEL, dtype=pl.Int8))

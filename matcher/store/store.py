@@ -281,6 +281,14 @@ class IdentityStore:
         return load_preset(preset or self.meta(META_PRESET) or "msix")
 
     @property
+    def extra_fields(self) -> tuple[str, ...]:
+        """The extra evidence fields the store keeps with its records: its matching
+        backend's, else its saved settings' (`Settings.extra_fields`)."""
+        if self._backend is not None:
+            return self._backend.extra_fields
+        return self.settings.extra_fields
+
+    @property
     def has_backend(self) -> bool:
         """True when the store can match (it has a model or a backend)."""
         return self._backend is not None

@@ -229,4 +229,4 @@ class Identities:
         if actor is not None:
             self._store.audit.record(actor, "identity_viewed", target_kind="identity",
                                      target_id=identity_id, view="consolidated")
-        return consolidate(identity_id, members, self._store.settings.extra_fields)
+        return consolidate(identity_id, members, self._store.extra_fields)
