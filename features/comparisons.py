@@ -256,7 +256,12 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         Level("nickname or equivalent form",
               both(ListOverlap("fn1_groups"), Equal("fn_nparts")), same_name=True,
               spelling=True),
-        Level("compound name part", Subset("fn_parts"), same_name=True),
+        # MANNY against JOSE MANUEL, JESUS against JESSE ANTONIO: one given name, a known form
+        # of a part of the other's compound (by group, as the nickname level reads it)
+        Level("compound name part",
+              either(Subset("fn_parts"),
+                     both(AnyNull(("fn_rest",)), Not(Equal("fn_nparts")),
+                          ListOverlap("fn_groups_all"))), same_name=True),
         Level("given names within the other's first and middle names", within,
               same_name=True),
         Level("first and last name swapped", names_swapped_exactly(), same_name=True),

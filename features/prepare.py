@@ -300,8 +300,13 @@ def _given_name_exprs() -> list[pl.Expr]:
     """Everything derived from the folded given name (evaluated per distinct name)."""
     fn1 = pl.col("fn_text").str.split(" ").list.first()
     groups = name_groups(fn1)
-    parts = _tokens_without_initials(pl.col("fn_text")).list.eval(pl.element().replace(
-        representative_table()))
+    words = _tokens_without_initials(pl.col("fn_text"))
+    parts = words.list.eval(pl.element().replace(representative_table()))
+    # every equivalence group of every part: a name in several groups (MANNY: EMMANUEL and
+    # MANUEL) has one canonical form, which need not be the one the other record's part takes
+    all_groups = words.list.eval(
+        name_groups(pl.element()).list.explode(keep_nulls=False, empty_as_null=False)
+    ).list.unique().list.sort()
     return [
         compact(pl.col("fn_text")).alias("fn"),
         fn1.alias("fn1"),
@@ -315,6 +320,7 @@ def _given_name_exprs() -> list[pl.Expr]:
         parts.alias("fn_parts"),
         parts.list.first().alias("fn_head"),
         parts.list.len().cast(pl.Int32).alias("fn_nparts"),
+        all_groups.alias("fn_groups_all"),
         null_if_blank(parts.list.slice(1).list.join(" ")).alias("fn_rest"),
         pl.col("fn_text").str.slice(0, 1).alias("fn_initial"),
         (pl.col("fn_text").str.split(" ").list.get(1, null_on_oob=True).str.len_chars() == 1)

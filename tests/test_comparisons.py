@@ -150,6 +150,18 @@ case(G, fn("J Luis"), fn("Jose Luis"), "compound name part", id="J Luis/Jose Lui
 case(G, fn("Guadalupe"), fn("Maria Guadalupe"), "compound name part",
      id="Guadalupe/Maria Guadalupe")
 case(G, fn("Maria"), fn("Maria Guadalupe"), "compound name part", id="Maria/Maria Guadalupe")
+# a name in two groups (MANNY: EMMANUEL and MANUEL; JESSE: JESSE and JESUS) has one canonical
+# form, not always the one the other record's part takes: the parts are read by group
+case(G, fn("Manny"), fn("Jose Manuel"), "compound name part",
+     id="a known form of the second part: Manny/Jose Manuel")
+case(G, fn("Jesse Antonio"), fn("Jesus"), "compound name part",
+     id="a known form of the first part, second name dropped: Jesse Antonio/Jesus")
+case(G, fn("John Antonio"), fn("Juanito"), "compound name part",
+     id="two known forms of one name: John Antonio/Juanito")
+case(G, fn("Manny Antonio"), fn("Jose Manuel"), "two different known names",
+     id="two compounds sharing a name by group are not one within the other")
+case(G, fn("Manny"), fn("Jose Luis"), "two different known names",
+     id="a single name that is no part of the compound: Manny/Jose Luis")
 case(G, fn("J. Jose"), {**fn("Juan"), "middle_name": "Jose"},
      "given names within the other's first and middle names", id="J. Jose/Juan | Jose")
 case(G, {**fn("Jose"), "middle_name": "Luis"}, {**fn("Luis"), "middle_name": "Jose"},
