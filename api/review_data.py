@@ -267,8 +267,9 @@ def comparison_levels(store: Any, left: Mapping[str, Any], right: Mapping[str, A
         out: dict[str, str] = {}
         for comparison in linker.comparisons:
             level = int(gammas[comparison.gamma_column][0])
-            out[comparison.name] = (NO_EVIDENCE if level < 0
-                                    else comparison.levels[level].label)
+            out[comparison.name] = (comparison.levels[level].label if level >= 0
+                                    else f"{comparison.null_label}: no evidence"
+                                    if comparison.null_label else NO_EVIDENCE)
         return out
     except Exception:  # the chart must render even when the explanation cannot be computed
         LOG.warning("review: could not compute comparison levels", exc_info=True)

@@ -92,6 +92,8 @@ class Comparison:
     extra_columns: tuple[str, ...] = field(default=())
     primary: tuple[str, ...] = field(default=())
     """The prepared columns this comparison is about; a blocking rule on them conditions it."""
+    null_label: str | None = None
+    """What the null level means when it is more than missing values (shown to reviewers)."""
 
     @property
     def gamma_column(self) -> str:
@@ -112,7 +114,8 @@ class Comparison:
         return tuple(sorted(self.columns()))
 
     def similarities(self) -> set[tuple[str, str]]:
-        return set().union(*(lvl.predicate.similarities() for lvl in self.levels))
+        return self.null.similarities().union(
+            *(lvl.predicate.similarities() for lvl in self.levels))
 
     def gamma_expr(self, shared: Mapping[Predicate, str] | None = None) -> pl.Expr:
         """The level of each pair; leaves named in `shared` are read from columns."""
@@ -303,7 +306,10 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
                        ) -> Comparison:
     high, low = thresholds[0], thresholds[-1]
     second_missing = either(AnyNull(("ln2",)))
-    return Comparison(name, "surname", AnyNull(("ln1",)), (
+    # first and last name swapped: the given-name comparison weighs the swap (the same
+    # predicates); weighed here too it would count one event twice
+    swapped = both(Not(Equal("ln1")), either(names_swapped(), names_swapped_with_typos()))
+    return Comparison(name, "surname", either(AnyNull(("ln1",)), swapped), (
         Level("both surnames exact", both(Equal("ln1"), Equal("ln2")), tf_column="ln1"),
         Level("first surname exact, second missing on one side",
               both(Equal("ln1"), second_missing), tf_column="ln1"),
@@ -316,13 +322,12 @@ def surname_comparison(name: str = "surname", thresholds: Sequence[float] = (0.9
         Level("first surname exact, second differs", Equal("ln1"), tf_column="ln1"),
         Level("one surname shared", either(Equal("ln1", "ln2"), Equal("ln2", "ln1"),
                                            Equal("ln1_core"))),
-        Level("first and last name swapped", names_swapped()),
-        Level(SWAPPED_WITH_TYPOS, names_swapped_with_typos()),
         Level(f"jaro-winkler >= {high}", Similar("ln1", "jaro_winkler", high)),
         Level("sounds alike", Equal("ln1_phon")),
         Level(f"jaro-winkler >= {low}", Similar("ln1", "jaro_winkler", low)),
         Level("different", Always()),
-    ), primary=("ln1", "ln2"))
+    ), primary=("ln1", "ln2"),
+        null_label="missing, or first and last name swapped (weighed under the first name)")
 
 
 SECOND_DATE_AGREES = "agrees with the other's second birth date"

@@ -23,7 +23,10 @@ with warnings.catch_warnings():  # starlette asks for httpx2 over httpx; either 
 from api import ApiSettings, create_app
 from api import review_render as render
 from api.auth import create_key, list_keys, revoke_key
+from api.review_data import NO_EVIDENCE, comparison_levels
+from matcher.settings import load_preset
 from matcher.store import IdentityStore, StoreConfig
+from matcher.store.store import settings_json
 from tests.store.fakes import fake_backend, frame, rec
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -610,3 +613,23 @@ def test_an_extra_fields_comparison_sits_beside_the_field() -> None:
     cells, _ = render.evidence_cells(groups, bars)
     assert cells["ssn"].bar.key == "ssn" and cells["first_name"].bar.key == "first_name"
     assert render.field_rows(left, right)[-1].title != render.OTHER_EVIDENCE
+
+
+def test_a_swap_explains_the_surnames_silence() -> None:
+    """A first/last swap is weighed under the first name; the surname's null level says so
+    instead of 'missing'."""
+    class SavedSettings:
+        def meta(self, key: str) -> str | None:
+            return settings_json(load_preset("msix")) if key == "settings_json" else None
+
+    left = {"record_id": "a", "state": "TX", "first_name": "Garcia", "last_name_1": "Juan",
+            "birth_date": "2012-03-04"}
+    right = {"record_id": "b", "state": "TX", "first_name": "Juan", "last_name_1": "Garcia",
+             "birth_date": "2012-03-04"}
+    levels = comparison_levels(SavedSettings(), left, right)
+    assert levels["first_name"] == "first and last name swapped"
+    assert levels["surname"].startswith("missing, or first and last name swapped")
+    levels = comparison_levels(SavedSettings(), {**left, "last_name_1": None}, right)
+    assert levels["surname"].startswith("missing")
+    assert comparison_levels(SavedSettings(), {**left, "birth_date": None}, right
+                             )["birth_date"] == NO_EVIDENCE
