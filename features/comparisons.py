@@ -216,7 +216,8 @@ another name (JOZE/JESUS 0.48)."""
 
 
 SWAPPED_WITH_TYPOS = "first and last name swapped, with typos"
-"""The level of `names_swapped_with_typos`, in the given-name and the surname comparisons."""
+"""The level of `names_swapped_with_typos` in the given-name comparison (the surname comparison
+reads a swap as no evidence: one swap is weighed once)."""
 SAME_GIVEN_NAMES = "same given names, split differently"
 """The given-name level of the very same names written across the first and middle fields."""
 VERY_SAME_NAME = ("exact", SAME_GIVEN_NAMES)
