@@ -240,7 +240,8 @@ class ReviewData:
 # -- comparison levels, for the chart's "why" ------------------------------------------------
 
 
-NO_EVIDENCE = "missing or not comparable: no evidence"
+NOT_COMPARABLE = "missing or not comparable"
+NO_EVIDENCE = f"{NOT_COMPARABLE}: no evidence"
 
 
 def comparison_levels(store: Any, left: Mapping[str, Any], right: Mapping[str, Any]
@@ -267,9 +268,9 @@ def comparison_levels(store: Any, left: Mapping[str, Any], right: Mapping[str, A
         out: dict[str, str] = {}
         for comparison in linker.comparisons:
             level = int(gammas[comparison.gamma_column][0])
-            out[comparison.name] = (comparison.levels[level].label if level >= 0
-                                    else f"{comparison.null_label}: no evidence"
-                                    if comparison.null_label else NO_EVIDENCE)
+            out[comparison.name] = (
+                comparison.levels[level].label if level >= 0
+                else f"{comparison.null_label or NOT_COMPARABLE}: no evidence")
         return out
     except Exception:  # the chart must render even when the explanation cannot be computed
         LOG.warning("review: could not compute comparison levels", exc_info=True)
