@@ -272,11 +272,13 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         # a declared multiple birth does not take a swap read through typos as one name
         Level("first and last name swapped, by sound", swapped, same_name=True),
         Level(SWAPPED_WITH_TYPOS, names_swapped_with_typos(), same_name=True),
-        # only where our table does not know both names: it tells ANGEL from ANGELICA and
-        # ANNA from HANNAH (twins' names), the generic list joins them
+        # where our table knows both names it tells ANGEL from ANGELICA and ANNA from HANNAH
+        # (twins' names), which the generic list joins; beside agreeing middle names (RACHEL J
+        # against SHELLY JULIE) the list is read there too: twins seldom share both
         Level("nicknames in the English list",
               both(ListOverlap("fn1_wide"), Equal("fn_nparts"),
-                   Not(IsTrue("fn1_curated", "both"))), spelling=True),
+                   either(Not(IsTrue("fn1_curated", "both")), Equal("mn_initial"))),
+              spelling=True),
         Level("two different known names", both(IsTrue("fn1_known", "both"), Not(Equal("fn1"))),
               different_name=True),
         # the Spanish sound key drops vowels: JOZE and JESUS share it, JOSE and JOZE also

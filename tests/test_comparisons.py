@@ -193,6 +193,11 @@ case(G, fn("Kristen"), fn("Chris"), "nicknames in the English list", id="Kristen
 case(G, fn("Marjorie"), fn("Margie"), "nicknames in the English list", id="Marjorie/Margie")
 case(G, fn("Anna"), fn("Hannah"), "two different known names",
      id="Anna/Hannah: the English list joins them, our table keeps them apart")
+case(G, {**fn("Rachel"), "middle_name": "J"}, {**fn("Shelly"), "middle_name": "Julie"},
+     "nicknames in the English list",
+     id="Rachel J/Shelly Julie: names our table keeps apart, joined beside one middle name")
+case(G, {**fn("Anna"), "middle_name": "Sofia"}, {**fn("Hannah"), "middle_name": "Lucia"},
+     "two different known names", id="Anna Sofia/Hannah Lucia: other middle names")
 case(G, fn("Angel"), fn("Angelica"), "two different known names",
      id="Angel/Angelica: the English list joins them, our table keeps them apart")
 case(G, fn("Maria"), fn("Pedro"), "two different known names", id="Maria/Pedro")
