@@ -77,6 +77,10 @@ class Level:
     """The given names differ in spelling only: a typo, a sound-alike or a known form of one
     name. Beside such names a second recorded sex may be a typo too (used by the twin
     guard)."""
+    typo: bool = False
+    """The given names are one name misspelt (a sound-alike or a near spelling), not another
+    form of it: where two groups' strong and flagged pairs tie, such a pair shows the record
+    is that child (used by clustering, as the very same names are)."""
 
 
 @dataclass(frozen=True)
@@ -285,11 +289,13 @@ def given_name_comparison(name: str = "first_name", thresholds: Sequence[float] 
         # look alike
         Level("first given names sound alike",
               both(Equal("fn_phon"), Similar("fn", "jaro_winkler", SOUND_ALIKE_FLOOR)),
-              spelling=True),
+              spelling=True, typo=True),
         Level("initial agrees", both(OneSideShort("fn"), Equal("fn_initial"))),
         Level("one name begins the other", Prefix("fn", 3)),
-        Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high), spelling=True),
-        Level(f"jaro-winkler >= {low}", Similar("fn", "jaro_winkler", low), spelling=True),
+        Level(f"jaro-winkler >= {high}", Similar("fn", "jaro_winkler", high), spelling=True,
+              typo=True),
+        Level(f"jaro-winkler >= {low}", Similar("fn", "jaro_winkler", low), spelling=True,
+              typo=True),
         Level("only an initial, another letter", OneSideShort("fn")),
         Level("different", Always(), different_name=True),
     ), primary=("fn",))

@@ -37,7 +37,8 @@ AMBIGUITY_MARGIN_BITS = 3.0
 """A record fitting two people that must stay apart is left alone unless one fits better by
 more than this (8 to 1 odds)."""
 SAME_NAME = "same_name"
-"""Optional pair column of `cluster()`: the given names agree exactly (`IndexedPairs.same_name`)."""
+"""Optional pair column of `cluster()`: the given names are the very same, or the same
+misspelt (`IndexedPairs.same_name`)."""
 IDENTIFIER_AGREES = "identifier_agrees"
 """Optional pair column of `cluster()`: an identifier agrees (`IndexedPairs.confirmed`)."""
 TWIN_BY_NAMES = "multiple_birth_by_names"
@@ -89,8 +90,10 @@ class IndexedPairs:
     weight: np.ndarray | None = None
     """Per pair: match weight in bits (orders merges when components are rebuilt)."""
     same_name: np.ndarray | None = None
-    """Per pair: the given names agree exactly. When a component must be rebuilt, these links
-    go first, so a twin's own records gather before a name that fits both twins can pull."""
+    """Per pair: the given names are the very same, or the same misspelt (a sound-alike or a
+    near spelling; not a nickname: `Linker.exact_name`). When a component must be rebuilt,
+    these links go first, so a twin's own records gather before a name that fits both twins
+    can pull."""
     confirmed: np.ndarray | None = None
     """Per pair: an identifier agrees. Two groups joined by such a strong link are one person
     even if a pair between them looks like twins (twins never share an identifier)."""
@@ -142,7 +145,7 @@ class _Link:
     firm: int = 0
     """Flagged pairs whose flag no typo explains (`IndexedPairs.by_names` false)."""
     same_name: int = 0
-    """Strong unflagged pairs whose given names are the very same."""
+    """Strong unflagged pairs whose given names are the very same, or the same misspelt."""
 
     def add(self, other: _Link) -> None:
         self.probability += other.probability
@@ -206,9 +209,10 @@ class _Groups:
         an agreeing identifier says they are one person: a flag no typo explains, or flags
         a typo can explain that the strong unflagged pairs do not outnumber (MARI
         against FERNANDA, beside two MARIA FERNANDA records that link to both, is one girl
-        called by her names), or only tie without a pair of the very same given names (JUAN
-        CARLOS against JUAN CT, beside JUAN | CARLOS: that record is the same child; JUAN
-        CARLOS against JUAN PABLO, beside a JUAN that fits both, is a guess)."""
+        called by her names), or only tie without a pair of the very same given names or the
+        same misspelt (JUAN CARLOS against JUAN CT, beside JUAN | CARLOS: that record is the
+        same child; CARRIE against CARLLYN, beside CAROLYN, is one woman; JUAN CARLOS against
+        JUAN PABLO, beside a JUAN that fits both, is a guess)."""
         if rb in self.judged_apart[ra]:
             return True
         return _looks_like_twins(self.links[ra].get(rb))

@@ -304,12 +304,16 @@ class Linker:
             for start in range(0, max(len(gammas), 1), SCORE_CHUNK)])
 
     def exact_name(self, gammas: pl.DataFrame) -> np.ndarray | None:
-        """Per pair: the given names agree exactly (a clustering priority)."""
+        """Per pair: the given names are the very same, or the same misspelt (a clustering
+        priority, and what breaks a tie between strong and flagged pairs: CAROLYN against
+        CARLLYN, beside a CARRIE flagged against CARLLYN, is one woman). Not another form of
+        the name: JUANITO fits JUAN CARLOS and his brother JUAN JOSE alike."""
         given = next((c for c in self.comparisons if c.kind == "given_name"), None)
         if given is None:
             return None
-        return gammas[given.gamma_column].is_in(
-            [given.level_index(label) for label in VERY_SAME_NAME]).to_numpy()
+        levels = [given.level_index(label) for label in VERY_SAME_NAME]
+        levels += [i for i, level in enumerate(given.levels) if level.typo]
+        return gammas[given.gamma_column].is_in(levels).to_numpy()
 
     def score(self, gammas: pl.DataFrame, contributions: bool = True,
               tf: pl.DataFrame | None = None) -> pl.DataFrame:

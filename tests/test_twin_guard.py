@@ -226,3 +226,24 @@ def test_birth_dates_apart_in_one_family_flag_possible_siblings(
     pairs = pairs_frame([0], [1])
     assert _flags(records, pairs) == ([flagged], [flagged])
     assert _flags(records, pairs, TWIN_BY_NAMES) == ([flagged], [flagged])
+
+
+@pytest.mark.parametrize(("left", "right", "same"), [
+    ("Carolyn", "Carolyn", True),          # the very same
+    ("Carolyn", "Carllyn", True),          # the same name misspelt
+    ("Nayeli", "Nayely", True),            # sounds alike
+    ("Carolyn", "Carrie", False),          # another form of the name
+    ("Juanito", "Juan Carlos", False),     # a form that fits his brother JUAN JOSE as well
+    ("Juan Carlos", "Juan Jose", False),   # two names
+])
+def test_a_tie_is_broken_by_the_same_name_or_the_same_misspelt(
+        canonical: CanonicalBuilder, pairs_frame: PairsBuilder, left: str, right: str,
+        same: bool) -> None:
+    """What clustering reads as the very same given names where a group's strong and flagged
+    pairs tie (`Linker.exact_name`): CAROLYN against CARLLYN, beside a CARRIE flagged against
+    CARLLYN, is one woman; JUANITO beside the brothers JUAN CARLOS and JUAN JOSE is a guess."""
+    records = canonical([{**FAMILY, "first_name": left}, {**FAMILY, "first_name": right}])
+    linker = Linker(load_preset("msix"))
+    gammas = linker.compare(linker.prepare(records), pairs_frame([0], [1]))
+    same_name = linker.exact_name(gammas)
+    assert same_name is not None and same_name.tolist() == [same]
