@@ -91,7 +91,7 @@ class IndexedPairs:
     """Per pair: match weight in bits (orders merges when components are rebuilt)."""
     same_name: np.ndarray | None = None
     """Per pair: the given names are the very same, or the same misspelt (a sound-alike or a
-    near spelling; not a nickname: `Linker.exact_name`). When a component must be rebuilt,
+    near spelling; not a nickname: `Linker.same_name`). When a component must be rebuilt,
     these links go first, so a twin's own records gather before a name that fits both twins
     can pull."""
     confirmed: np.ndarray | None = None

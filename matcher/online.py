@@ -399,9 +399,9 @@ class OnlineMatcher:
                              gammas.get_column(TWIN_BY_NAMES)])
 
     def _evidence(self, gammas: pl.DataFrame) -> list[pl.Series]:
-        """Per pair, what batch `link` clusters with besides the scores: the given names agree
-        exactly (`Linker.exact_name`) and an identifier agrees (`identifier_agreement`)."""
-        same_name = self.linker.exact_name(gammas)
+        """Per pair, what batch `link` clusters with besides the scores: the given names are
+        the same (`Linker.same_name`) and an identifier agrees (`identifier_agreement`)."""
+        same_name = self.linker.same_name(gammas)
         agrees = gammas.select(identifier_agreement(self.linker.comparisons)).to_series()
         return [pl.Series(SAME_NAME, [False] * len(gammas) if same_name is None else same_name,
                           dtype=pl.Boolean),

@@ -303,7 +303,7 @@ class Linker:
             .select(exprs)
             for start in range(0, max(len(gammas), 1), SCORE_CHUNK)])
 
-    def exact_name(self, gammas: pl.DataFrame) -> np.ndarray | None:
+    def same_name(self, gammas: pl.DataFrame) -> np.ndarray | None:
         """Per pair: the given names are the very same, or the same misspelt (a clustering
         priority, and what breaks a tie between strong and flagged pairs: CAROLYN against
         CARLLYN, beside a CARRIE flagged against CARLLYN, is one woman). Not another form of
@@ -395,7 +395,7 @@ class Linker:
         can explain)."""
         return IndexedPairs(left, right, scores["match_probability"].to_numpy(),
                             gammas[TWIN_FLAG].to_numpy(), scores["match_weight"].to_numpy(),
-                            self.exact_name(gammas),
+                            self.same_name(gammas),
                             gammas.select(identifier_agreement(self.comparisons))
                             .to_series().to_numpy(),
                             gammas[TWIN_BY_NAMES].to_numpy())

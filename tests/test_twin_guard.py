@@ -240,10 +240,10 @@ def test_a_tie_is_broken_by_the_same_name_or_the_same_misspelt(
         canonical: CanonicalBuilder, pairs_frame: PairsBuilder, left: str, right: str,
         same: bool) -> None:
     """What clustering reads as the very same given names where a group's strong and flagged
-    pairs tie (`Linker.exact_name`): CAROLYN against CARLLYN, beside a CARRIE flagged against
+    pairs tie (`Linker.same_name`): CAROLYN against CARLLYN, beside a CARRIE flagged against
     CARLLYN, is one woman; JUANITO beside the brothers JUAN CARLOS and JUAN JOSE is a guess."""
     records = canonical([{**FAMILY, "first_name": left}, {**FAMILY, "first_name": right}])
     linker = Linker(load_preset("msix"))
     gammas = linker.compare(linker.prepare(records), pairs_frame([0], [1]))
-    same_name = linker.exact_name(gammas)
+    same_name = linker.same_name(gammas)
     assert same_name is not None and same_name.tolist() == [same]

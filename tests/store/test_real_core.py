@@ -114,7 +114,7 @@ def _each_pair_once(pairs: pl.DataFrame) -> pl.DataFrame:
 def test_online_pairs_carry_the_evidence_batch_link_clusters_with(batch: BatchRun) -> None:
     """same_name and identifier_agrees of the online matcher's pairs (a few records at a time,
     the plain-Python comparisons, and many at once, the polars path) are batch `link`'s
-    `Linker.exact_name` and `identifier_agreement` of the same pairs."""
+    `Linker.same_name` and `identifier_agreement` of the same pairs."""
     assert batch.linker.model is not None
     online = OnlineMatcher(batch.settings, batch.linker.model)
     online.add(batch.records)
@@ -123,7 +123,7 @@ def test_online_pairs_carry_the_evidence_batch_link_clusters_with(batch: BatchRu
         [online.match(probes), *(online.match(probes.slice(i, 1)) for i in range(0, 40, 4))]))
     scored = batch.result.pairs
     expected = _each_pair_once(scored.with_columns(
-        pl.Series("same_name", batch.linker.exact_name(scored)),
+        pl.Series("same_name", batch.linker.same_name(scored)),
         identifier_agreement(batch.linker.comparisons).alias("identifier_agrees")))
     both = found.join(expected, on=["record_id_l", "record_id_r"], suffix="_batch")
     assert both.height > 0.9 * found.height
