@@ -240,8 +240,12 @@ class ReviewData:
 # -- comparison levels, for the chart's "why" ------------------------------------------------
 
 
-NOT_COMPARABLE = "missing or not comparable"
-NO_EVIDENCE = f"{NOT_COMPARABLE}: no evidence"
+def no_evidence(why: str | None = None) -> str:
+    """The chart's wording for a comparison at its null level."""
+    return f"{why or 'missing or not comparable'}: no evidence"
+
+
+NO_EVIDENCE = no_evidence()
 
 
 def comparison_levels(store: Any, left: Mapping[str, Any], right: Mapping[str, Any]
@@ -268,9 +272,8 @@ def comparison_levels(store: Any, left: Mapping[str, Any], right: Mapping[str, A
         out: dict[str, str] = {}
         for comparison in linker.comparisons:
             level = int(gammas[comparison.gamma_column][0])
-            out[comparison.name] = (
-                comparison.levels[level].label if level >= 0
-                else f"{comparison.null_label or NOT_COMPARABLE}: no evidence")
+            out[comparison.name] = (comparison.levels[level].label if level >= 0
+                                    else no_evidence(comparison.null_label))
         return out
     except Exception:  # the chart must render even when the explanation cannot be computed
         LOG.warning("review: could not compute comparison levels", exc_info=True)

@@ -308,12 +308,21 @@ class Linker:
         priority, and what breaks a tie between strong and flagged pairs: CAROLYN against
         CARLLYN, beside a CARRIE flagged against CARLLYN, is one woman). Not another form of
         the name: JUANITO fits JUAN CARLOS and his brother JUAN JOSE alike."""
+        if self._same_name_levels is None:
+            return None
+        column, levels = self._same_name_levels
+        return gammas[column].is_in(levels).to_numpy()
+
+    @cached_property
+    def _same_name_levels(self) -> tuple[str, list[int]] | None:
+        """The given-name gamma column and its levels `same_name` reads (None without a
+        given-name comparison)."""
         given = next((c for c in self.comparisons if c.kind == "given_name"), None)
         if given is None:
             return None
-        levels = [given.level_index(label) for label in VERY_SAME_NAME]
-        levels += [i for i, level in enumerate(given.levels) if level.typo]
-        return gammas[given.gamma_column].is_in(levels).to_numpy()
+        return given.gamma_column, [
+            *(given.level_index(label) for label in VERY_SAME_NAME),
+            *(i for i, level in enumerate(given.levels) if level.typo)]
 
     def score(self, gammas: pl.DataFrame, contributions: bool = True,
               tf: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -191,8 +191,8 @@ class Link(Base):
     possible_multiple_birth: Mapped[bool] = mapped_column(Boolean, default=False)
     same_name: Mapped[bool | None] = mapped_column(Boolean, default=None)
     """The given names are the same, letter for letter or misspelt (`Linker.same_name`;
-    re-clustering links these first); null: unknown (a
-    pair stored before migration 0002, or a backend that does not say), read as False."""
+    re-clustering links these first); null: unknown (a pair stored before migration 0002, or
+    a backend that does not say), read as False."""
     identifier_agrees: Mapped[bool | None] = mapped_column(Boolean, default=None)
     """An identifier comparison agrees (the state's student id): a strong such pair joins
     what rebuilding a conflicted component left apart; null: unknown, read as False."""
